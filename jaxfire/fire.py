@@ -129,6 +129,7 @@ def step_times(fire: rothermel.SurfaceFire, landscape: Landscape, neighbours: in
     return SpreadGrid(jnp.stack(full), jnp.stack(first), moves)
 
 
+@functools.partial(jax.jit, static_argnames="neighbours")
 def spread_grid(landscape: Landscape, weather: Weather, neighbours: int = 16) -> SpreadGrid:
     """Rothermel behaviour of every cell under ``weather``, turned into stencil step times."""
     return step_times(rothermel.landscape_fire(landscape, weather), landscape, neighbours)
@@ -149,37 +150,51 @@ def _relax(times, sources, step_minutes, moves):
 
 
 @functools.lru_cache(maxsize=None)
-def _grouped_solver(moves: tuple, max_sweeps: int | None, per_test: int = 1):
-    """Solver for ``G`` step-time grids with ``N`` fires each, vectorized with one convergence test for all.
+def _grouped_solver(moves: tuple, max_sweeps: int | None, slots: int | None):
+    """Solver for ``G`` step-time grids with a queue of ``N`` fires each.
 
     ``solver(step, first, burning, cap)``: ``step``, ``first`` ``float32[G, M, H, W]``, ``burning``
-    ``bool[G, N, H, W]``, ``cap`` ``float32[G, N]`` -> arrival times ``float32[G, N, H, W]``.  It carries a
-    ``custom_vmap`` rule that folds any further ``vmap`` axis into ``G`` (when the step times are batched) or
-    ``N`` (when they are shared), so vmapped callers run one batch-wide loop instead of a per-element one.
+    ``bool[G, N, H, W]``, ``cap`` ``float32[G, N]`` -> arrival times ``float32[G, N, H, W]``.
+
+    Work skips settled fires: each grid keeps ``S = min(N, slots)`` fires in flight; every iteration sweeps all
+    slots at once (one fused pass), and a slot whose sweep changed nothing holds a finished fire: its times are
+    written out and the slot takes the next fire of the queue.  Fires need from a few to ~``H + W`` sweeps, so
+    this costs the mean rather than the maximum.  A ``custom_vmap`` rule folds any further ``vmap`` axis into
+    ``G`` (when the step times are batched) or ``N`` (when they are shared), so vmapped callers share one loop.
     """
+
     @jax.custom_batching.custom_vmap
     def solver(step, first, burning, cap):
-        H, W = step.shape[-2:]
+        G, N, H, W = burning.shape
+        S = N if slots is None else min(N, slots)
         limit = H * W if max_sweeps is None else max_sweeps
-        cap = cap[..., None, None]
+        groups = jnp.arange(G)[:, None]
         step, first = jnp.moveaxis(step, 1, 0)[:, :, None], jnp.moveaxis(first, 1, 0)[:, :, None]  # [M, G, 1, H, W]
+        cap = jnp.concatenate([cap, jnp.full((G, 1), -1.0, cap.dtype)], 1)[..., None, None]  # slot of id N: idle
 
-        def sweep(t):
-            t = _relax(t, t, step, moves)
-            return jnp.where(t <= cap, t, INF)
+        def capped(t, ids):
+            return jnp.where(t <= cap[groups, ids], t, INF)
 
-        start = jnp.where(burning, 0.0, INF).astype(jnp.float32)
-        start = _relax(start, start, first, moves)
-        start = jnp.where(start <= cap, start, INF)
+        queue = jnp.where(burning, 0.0, INF).astype(jnp.float32)
+        queue = _relax(queue, queue, first, moves)                                   # [G, N, H, W]
+        queue = jnp.concatenate([queue, jnp.full((G, 1, H, W), INF, queue.dtype)], 1)  # id N: an idle slot
+        ids = jnp.broadcast_to(jnp.arange(S), (G, S))
+        state = (ids, capped(queue[:, :S], ids), jnp.zeros((G, S), jnp.int32), jnp.full((G,), S),
+                 jnp.full((G, N + 1, H, W), INF, queue.dtype))
 
         def body(state):
-            sweeps, times, _ = state
-            new = times
-            for _ in range(per_test):
-                new = lax.optimization_barrier(sweep(new))
-            return sweeps + per_test, new, jnp.sum((new < times).astype(jnp.int32)) > 0
+            ids, times, sweeps, next_id, out = state
+            new = capped(_relax(times, times, step, moves), ids)
+            sweeps = sweeps + 1
+            done = (~jnp.any(new < times, axis=(2, 3)) | (sweeps >= limit)) & (ids < N)
+            out = out.at[groups, jnp.where(done, ids, N)].set(new)
+            rank = jnp.cumsum(done, axis=1) - 1
+            ids = jnp.where(done, jnp.minimum(next_id[:, None] + rank, N), ids)
+            next_id = next_id + done.sum(1)
+            times = jnp.where(done[..., None, None], capped(queue[groups, ids], ids), new)
+            return ids, times, jnp.where(done, 0, sweeps), next_id, out
 
-        return lax.while_loop(lambda s: s[2] & (s[0] < limit), body, (0, start, jnp.bool_(True)))[1]
+        return lax.while_loop(lambda state: jnp.any(state[0] < N), body, state)[-1][:, :N]
 
     @solver.def_vmap
     def _fold(axis_size, in_batched, step, first, burning, cap):
@@ -202,7 +217,8 @@ def _grouped_solver(moves: tuple, max_sweeps: int | None, per_test: int = 1):
     return solver
 
 
-def solve(grid: SpreadGrid, ignition, max_minutes, max_sweeps: int | None = None) -> jnp.ndarray:
+def solve(grid: SpreadGrid, ignition, max_minutes, max_sweeps: int | None = None,
+          slots: int | None = 32) -> jnp.ndarray:
     """Arrival times ``float32[H, W]`` (minutes; ``inf`` beyond ``max_minutes``) on a precomputed grid.
 
     ``vmap`` over ignitions, grids or caps runs as one batch (see :func:`_grouped_solver`).
@@ -211,16 +227,18 @@ def solve(grid: SpreadGrid, ignition, max_minutes, max_sweeps: int | None = None
       grid: step times from :func:`spread_grid` or :func:`step_times`.
       ignition: ``(row, col)`` or ``bool[H, W]``; ignited non-burnable cells are ignored.
       max_minutes: simulation cap in minutes (may be traced).
-      max_sweeps: bound on Jacobi sweeps (default ``H * W``, the longest possible path: the loop stops at the
-        exact fixed point long before).
+      max_sweeps: bound on Jacobi sweeps per fire (default ``H * W``, the longest possible path: the loop stops
+        at the exact fixed point long before).
+      slots: fires in flight at once when vmapped (``None``: all of them); see :func:`_grouped_solver`.
     """
     H, W = grid.step_minutes.shape[-2:]
     burning = ignition_mask(ignition, (H, W)) & jnp.isfinite(grid.step_minutes).any(0)
     cap = jnp.asarray(max_minutes, jnp.float32).reshape(1, 1)
-    solver = _grouped_solver(grid.moves, max_sweeps)
+    solver = _grouped_solver(grid.moves, max_sweeps, slots)
     return solver(grid.step_minutes[None], grid.first_step_minutes[None], burning[None, None], cap)[0, 0]
 
 
+@functools.partial(jax.jit, static_argnames="neighbours")
 def arrival_times(landscape: Landscape, weather: Weather, ignition, max_minutes, neighbours: int = 16):
     """Fire arrival time ``float32[H, W]`` in minutes from ignition; ``inf`` where not reached by ``max_minutes``.
 
@@ -234,18 +252,18 @@ def arrival_times(landscape: Landscape, weather: Weather, ignition, max_minutes,
     return solve(spread_grid(landscape, weather, neighbours), ignition, max_minutes)
 
 
-def _burned(grid, ignitions, max_minutes):
-    """``bool[N, H, W]``: cells each of the ``N`` ignitions burns."""
-    times = jax.vmap(solve, in_axes=(None, 0, None))(grid, jnp.asarray(ignitions), max_minutes)
-    return jnp.isfinite(times)
-
-
+@functools.partial(jax.jit, static_argnames="neighbours")
 def burn_probability(landscape: Landscape, weather: Weather, ignitions, max_minutes, neighbours: int = 16):
     """Fraction of ``N`` fires (one per row of ``ignitions``, ``int[N, 2]``) that burn each cell: ``float32[H, W]``."""
+    ignitions = jnp.asarray(ignitions)
+    if ignitions.ndim != 2 or ignitions.shape[1] != 2:
+        raise ValueError(f"ignitions must be int[N, 2] (row, col) pairs, got shape {ignitions.shape}")
     grid = spread_grid(landscape, weather, neighbours)
-    return _burned(grid, ignitions, max_minutes).mean(0, dtype=jnp.float32)
+    times = jax.vmap(solve, in_axes=(None, 0, None))(grid, ignitions, max_minutes)
+    return jnp.isfinite(times).mean(0, dtype=jnp.float32)
 
 
+@functools.partial(jax.jit, static_argnames="neighbours")
 def expected_burned_fraction(landscape: Landscape, weather: Weather, ignitions, max_minutes, neighbours: int = 16):
     """Mean over the ``N`` ignitions (``int[N, 2]``) of the burned fraction of the landscape's cells (``H * W``)."""
     return burn_probability(landscape, weather, ignitions, max_minutes, neighbours).mean()
