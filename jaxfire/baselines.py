@@ -181,6 +181,29 @@ def _dense_adjacency(weights, moves) -> jnp.ndarray:
     return A
 
 
+def _balanced(weights, moves) -> jnp.ndarray:
+    """Weights of ``D A D^-1`` (same eigenvalues as ``A``) with ``D = exp(u)`` making it as symmetric as possible.
+
+    ``u`` is the least-squares fit of ``u_i - u_j = log(A[j, i] / A[i, j]) / 2`` over the edges present both
+    ways (a graph-Laplacian system, solved by conjugate gradients); then ``(D A D^-1)[i, j]`` equals
+    ``sqrt(A[i, j] A[j, i])`` wherever the fit is exact.
+    """
+    index = {(m.dr, m.dc): k for k, m in enumerate(moves)}
+    reverse = jnp.stack([_shift(weights[index[-m.dr, -m.dc]], m.dr, m.dc, 0.0) for m in moves])  # A[j, i] at j
+    mutual = (weights > 0) & (reverse > 0)
+    half_log = jnp.where(mutual, 0.5 * jnp.log(jnp.where(mutual, reverse / jnp.where(mutual, weights, 1.0), 1.0)), 0.0)
+
+    def diff(u):  # u[source] - u[destination] of every edge, at the destination: [M, H, W]
+        return jnp.stack([_shift(u, m.dr, m.dc, 0.0) for m in moves]) - u
+
+    def diff_T(e):  # transpose of diff
+        return sum(_shift(e_m, -m.dr, -m.dc, 0.0) for m, e_m in zip(moves, e)) - e.sum(0)
+
+    u, _ = jax.scipy.sparse.linalg.cg(lambda u: diff_T(jnp.where(mutual, diff(u), 0.0)), diff_T(half_log),
+                                      tol=1e-5, maxiter=1000)
+    return weights * jnp.exp(diff(u))
+
+
 def _min_symmetric_eigenvalue(weights, moves, iterations: int) -> jnp.ndarray:
     """Smallest eigenvalue of ``(A + A.T) / 2`` by power iteration on ``rho I - (A + A.T) / 2``.
 
@@ -206,12 +229,13 @@ def domirank_scores(landscape: Landscape, weather: Weather, sigma=None, *, dense
     burning in ``i`` ignites, so ``i`` dominates the cells it spreads into, and its score grows with how fast
     it ignites neighbours that do not themselves dominate.
 
-    ``sigma`` defaults to ``0.95 / |lambda|`` with ``lambda`` the smallest eigenvalue of the symmetric part
-    ``(A + A.T) / 2`` (power iteration).  By Bendixson's theorem ``lambda <= Re(mu)`` for every eigenvalue
-    ``mu`` of the non-symmetric ``A``, so this is a conservative stand-in for DomiRank's
-    ``-1 / lambda_min(A)``: every eigenvalue of ``sigma A + I`` has real part >= 0.05 (the DomiRank dynamics
-    are stable and the system is solvable).  ``A`` has a zero diagonal, so the symmetric part has a negative
-    eigenvalue unless ``A = 0``; then ``sigma = 1`` and ``Gamma = 0``.
+    ``sigma`` defaults to ``0.95 / |lambda|``, ``lambda`` a lower bound on the real parts of the eigenvalues
+    of the non-symmetric ``A`` (DomiRank's ``lambda_min``): by Bendixson's theorem, the smallest eigenvalue
+    of the symmetric part of any ``D A D^-1`` (positive diagonal ``D``); :func:`_balanced` picks ``D`` to
+    make that bound tight (within ~20 % of the exact ``min Re(eig(A))`` under strong wind, against 2-3x for
+    ``D = I``), and power iteration finds the eigenvalue.  So every eigenvalue of ``sigma A + I`` has real
+    part >= 0.05: the DomiRank dynamics are stable and the system is solvable.  ``A`` has a zero diagonal,
+    so the bound is negative unless ``A = 0``; then ``sigma = 1`` (and ``Gamma = 0``).
 
     Solver: dense LU on the ``H * W`` cells when ``H * W <= dense_max_cells``, else GMRES (restart 50,
     relative tolerance 1e-6) with a matrix-free matvec built from grid shifts.
@@ -221,7 +245,7 @@ def domirank_scores(landscape: Landscape, weather: Weather, sigma=None, *, dense
     """
     weights, moves = spread_weights(landscape, weather)
     if sigma is None:
-        lam = _min_symmetric_eigenvalue(weights, moves, power_iterations)
+        lam = _min_symmetric_eigenvalue(_balanced(weights, moves), moves, power_iterations)
         sigma = jnp.where(lam < 0, -0.95 / jnp.where(lam < 0, lam, -1.0), 1.0)
     sigma = jnp.asarray(sigma, jnp.float32)
     shape = landscape.shape
