@@ -55,17 +55,37 @@ def check_budget(landscape: Landscape, budget_cells) -> None:
         raise ValueError(f"budget_cells={int(budget)} exceeds the {int(burnable.sum())} burnable cells")
 
 
-@functools.partial(jax.jit, static_argnames="n")
 def sample_ignitions(key: jax.Array, landscape: Landscape, n: int, ignition_probability=None) -> jnp.ndarray:
-    """``int32[n, 2]`` ignition cells ``(row, col)``, drawn independently (with replacement).
+    """``int32[n, 2]`` ignition cells ``(row, col)``, drawn independently (with replacement); jittable.
 
     Args:
       key: ``jax.random`` key.
       landscape: cells are drawn among its burnable cells.
-      n: number of ignitions (static).
+      n: number of ignitions (static, >= 1).
       ignition_probability: optional ``float[H, W]`` relative ignition likelihood (normalised here, zeroed on
         non-burnable cells); uniform over burnable cells when ``None``.
+
+    Raises:
+      ValueError: (when concrete) ``n < 1``, no burnable cell, or a map of the wrong shape, with negative or
+        non-finite values, or zero on every burnable cell.
     """
+    if n < 1:
+        raise ValueError(f"the number of ignitions must be >= 1, got {n}")
+    burnable, p = _concrete(landscape.burnable), _concrete(ignition_probability)
+    if burnable is not None and not burnable.any():
+        raise ValueError("the landscape has no burnable cells to ignite")
+    if ignition_probability is not None and p is not None:
+        if p.shape != landscape.shape:
+            raise ValueError(f"ignition_probability has shape {p.shape}, expected {landscape.shape}")
+        if not (np.all(np.isfinite(p)) and np.all(p >= 0)):
+            raise ValueError("ignition_probability must be finite and >= 0")
+        if burnable is not None and not (p * burnable).sum() > 0:
+            raise ValueError("ignition_probability is zero on every burnable cell")
+    return _sample_ignitions(key, landscape, n, ignition_probability)
+
+
+@functools.partial(jax.jit, static_argnames="n")
+def _sample_ignitions(key, landscape, n, ignition_probability):
     weights = landscape.burnable.astype(jnp.float32)
     if ignition_probability is not None:
         weights = weights * jnp.asarray(ignition_probability, jnp.float32)
@@ -73,28 +93,11 @@ def sample_ignitions(key: jax.Array, landscape: Landscape, n: int, ignition_prob
     return jnp.stack(jnp.divmod(flat, landscape.shape[1]), axis=1).astype(jnp.int32)
 
 
-def _check_ignition_probability(landscape: Landscape, ignition_probability) -> None:
-    """Raise ``ValueError`` for a concrete map of the wrong shape, with negatives/NaN, or no mass on fuel."""
-    p, burnable = _concrete(ignition_probability), _concrete(landscape.burnable)
-    if p is None:
-        return
-    if p.shape != landscape.shape:
-        raise ValueError(f"ignition_probability has shape {p.shape}, expected {landscape.shape}")
-    if not np.all(p >= 0) or not np.all(np.isfinite(p)):
-        raise ValueError("ignition_probability must be finite and >= 0")
-    if burnable is not None and not (p * burnable).sum() > 0:
-        raise ValueError("ignition_probability is zero on every burnable cell")
-
-
 def _setup(key, landscape, budget_cells, ignitions, num_ignitions, ignition_probability):
     """Validate the inputs; return ``(ignitions int32[N, 2], key for tie-breaking)``."""
     check_budget(landscape, budget_cells)
     ignition_key, tie_key = jax.random.split(key)
     if ignitions is None:
-        if num_ignitions < 1:
-            raise ValueError(f"num_ignitions must be >= 1, got {num_ignitions}")
-        if ignition_probability is not None:
-            _check_ignition_probability(landscape, ignition_probability)
         return sample_ignitions(ignition_key, landscape, num_ignitions, ignition_probability), tie_key
     ignitions = jnp.asarray(ignitions, jnp.int32)
     if ignitions.ndim != 2 or ignitions.shape[1] != 2 or not ignitions.shape[0]:

@@ -215,6 +215,19 @@ class FuelBreakEnv(environment.Environment[EnvState, EnvParams]):
                 "reduction": _fraction(state.initial_burned_count - burned_count, len(state.ignitions), self.shape)}
         return self.get_obs(state, params), state, reward, terminated, info
 
+    def state_from(self, params: EnvParams, landscape_index, scenario_index, treated, placed) -> EnvState:
+        """Rebuild an episode state from its compact description (e.g. a replay-buffer entry).
+
+        The scenario comes back from the bank; the burned counts and the burn-probability map are not stored, so
+        they are zero: observations rebuilt this way are exact only without ``burn_probability_channel``.
+        """
+        bank = jax.tree.map(lambda x: x[landscape_index, scenario_index], params.scenarios)
+        return EnvState(
+            landscape_index=landscape_index, scenario_index=scenario_index, treated=treated,
+            ignitions=bank.ignitions, weather=bank.weather, budget_cells=params.budget_cells[landscape_index],
+            placed=placed, burned_count=jnp.int32(0), initial_burned_count=jnp.int32(0),
+            burn_probability=jnp.zeros(self.shape, jnp.float32), time=0)
+
     def _place(self, state: EnvState, cells, params: EnvParams):
         """Treat the valid cells of ``cells`` in order until the budget is spent; returns (treated, placed)."""
         valid = self.action_mask(state, params).ravel()

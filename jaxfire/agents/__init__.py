@@ -1,0 +1,1 @@
+"""Learning agents that place fuel breaks (see :mod:`jaxfire.agents.dqn`)."""

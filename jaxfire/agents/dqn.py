@@ -1,0 +1,278 @@
+"""Double DQN with n-step returns for fuel-break placement, jit-compiled end to end (PureJaxRL style).
+
+``make_train(config)(key)`` runs the whole loop inside one ``jit``: vmapped environments step (their fire
+simulations included), transitions go to a compact replay buffer (:mod:`jaxfire.agents.replay`), the learner
+samples, rebuilds observations and takes a gradient step, and the target network follows.  ``jax.vmap(train)``
+over keys trains independent agents.  :func:`build` exposes the pieces (``init``, ``update``) for chunked runs
+with checkpoints between chunks (``experiments.train_dqn``).
+
+Conventions: an *update* is one step of every environment plus, once the buffer holds ``learning_starts``
+entries per environment, ``gradient_steps`` gradient steps; rewards are the environment's (reduction of expected
+burned fraction) times ``reward_scale``; actions are flat cell indices ``row * W + col``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from jaxfire import landscape as landscapes
+from jaxfire.agents import replay as replay_lib
+from jaxfire.agents.networks import QNetwork, masked_argmax
+from jaxfire.env import EnvParams, FuelBreakEnv, ScenarioDistribution, Scenarios
+
+
+@dataclasses.dataclass(frozen=True)
+class DQNConfig:
+    """Every setting of a run (see ``python -m experiments.train_dqn --help`` for their meaning)."""
+
+    # Landscapes and environment.
+    grid: int = 32
+    num_landscapes: int = 32
+    test_fraction: float = 0.25
+    landscape_seed: int = 0
+    budget: float = 0.05
+    ignitions: int = 16
+    scenarios_per_landscape: int = 8
+    max_minutes: float = 480.0
+    wind_kmh_low: float = 10.0
+    wind_kmh_high: float = 30.0
+    neighbours: int = 16
+    # Agent.
+    features: tuple[int, ...] = (32, 32, 32, 32)
+    dilations: tuple[int, ...] = (1, 2, 4, 8)
+    dueling: bool = True
+    double: bool = True
+    # Learning.
+    num_envs: int = 8
+    total_updates: int = 2000
+    buffer_per_env: int = 4096
+    batch_size: int = 64
+    learning_rate: float = 3e-4
+    max_grad_norm: float = 10.0
+    gamma: float = 0.99
+    n_step: int = 3
+    reward_scale: float = 100.0
+    epsilon_start: float = 1.0
+    epsilon_end: float = 0.05
+    epsilon_fraction: float = 0.5
+    learning_starts: int = 64
+    gradient_steps: int = 1
+    target_tau: float = 0.01
+    target_period: int = 0
+
+    def validate(self) -> "DQNConfig":
+        """Raise ``ValueError`` naming the first inconsistent setting; returns ``self``."""
+        checks = [
+            (self.grid >= 4, "grid must be >= 4"),
+            (0 < self.budget <= 1, "budget must be a fraction in (0, 1]"),
+            (self.num_landscapes >= 2, "num_landscapes must be >= 2 (train and test)"),
+            (self.n_step >= 1, "n_step must be >= 1"),
+            (self.buffer_per_env > self.n_step + 1, "buffer_per_env must exceed n_step + 1"),
+            (self.batch_size >= 1 and self.num_envs >= 1, "batch_size and num_envs must be >= 1"),
+            (0 <= self.epsilon_end <= self.epsilon_start <= 1, "need 0 <= epsilon_end <= epsilon_start <= 1"),
+            (0 < self.target_tau <= 1 or self.target_period > 0, "need target_tau in (0, 1] or target_period > 0"),
+            (len(self.features) == len(self.dilations), "features and dilations need the same length"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(f"invalid DQN config: {message}")
+        return self
+
+
+class RunnerState(NamedTuple):
+    """Everything the training loop carries (a pytree; checkpointed whole)."""
+
+    params: Any
+    target_params: Any
+    opt_state: Any
+    env_state: Any
+    obs: jnp.ndarray
+    replay: replay_lib.Replay
+    episode_return: jnp.ndarray     # float32[E] running return of the current episodes
+    key: jax.Array
+    update: jnp.ndarray             # int32 updates done
+
+
+class Learner(NamedTuple):
+    """The pieces of a run: ``init(key) -> RunnerState`` and the scan body ``update(state, _) -> (state, metrics)``."""
+
+    config: DQNConfig
+    env: FuelBreakEnv
+    env_params: EnvParams
+    test_params: EnvParams
+    network: QNetwork
+    init: Any
+    update: Any
+
+
+def make_env(config: DQNConfig) -> tuple[FuelBreakEnv, EnvParams, EnvParams]:
+    """The environment and its train/test parameters (pool split and scenario banks) from ``config``."""
+    env = FuelBreakEnv((config.grid, config.grid), ignitions_per_evaluation=config.ignitions,
+                       neighbours=config.neighbours, burn_probability_channel=False)
+    pool = landscapes.synthetic_pool(jax.random.key(config.landscape_seed), config.num_landscapes,
+                                     (config.grid, config.grid))
+    train_pool, test_pool = landscapes.split(pool, config.test_fraction, config.landscape_seed)
+    distribution = ScenarioDistribution(wind_speed_kmh=(config.wind_kmh_low, config.wind_kmh_high))
+    kwargs = dict(budget_fraction=config.budget, max_minutes=config.max_minutes,
+                  scenarios_per_landscape=config.scenarios_per_landscape, distribution=distribution)
+    train_params = env.make_params(jax.random.key(config.landscape_seed + 1), train_pool, **kwargs)
+    test_params = env.make_params(jax.random.key(config.landscape_seed + 2), test_pool, **kwargs)
+    return env, train_params, test_params
+
+
+def observe(env: FuelBreakEnv, env_params: EnvParams, compact: dict):
+    """Observations ``[B, H, W, C]`` and action masks ``[B, H, W]`` of compact replay states."""
+    H, W = env.shape
+
+    def one(landscape_index, scenario_index, treated, placed):
+        state = env.state_from(env_params, landscape_index, scenario_index, treated[:H * W].reshape(H, W), placed)
+        return env.get_obs(state, env_params), env.action_mask(state, env_params)
+
+    return jax.vmap(one)(compact["landscape_index"], compact["scenario_index"], compact["treated"], compact["placed"])
+
+
+def build(config: DQNConfig, env=None, env_params=None, test_params=None) -> Learner:
+    """Construct the environment (unless given), network, optimizer and the jittable ``init``/``update``."""
+    config = config.validate()
+    if env is None:
+        env, env_params, test_params = make_env(config)
+    network = QNetwork(config.features, config.dilations, config.dueling)
+    optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate))
+    E, B = config.num_envs, config.batch_size
+    vmap_step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
+    vmap_mask = jax.vmap(env.action_mask, in_axes=(0, None))
+    decay_updates = max(1, int(config.epsilon_fraction * config.total_updates))
+
+    def init(key) -> RunnerState:
+        net_key, env_key, key = jax.random.split(key, 3)
+        obs, env_state = jax.vmap(env.reset, in_axes=(0, None))(jax.random.split(env_key, E), env_params)
+        params = network.init(net_key, obs[:1])
+        replay = replay_lib.create(E, config.buffer_per_env, env.num_actions)
+        return RunnerState(params, params, optimizer.init(params), env_state, obs, replay,
+                           jnp.zeros(E, jnp.float32), key, jnp.int32(0))
+
+    def loss_fn(params, target_params, batch):
+        start, end, action, n_step_return, discount = batch
+        obs, _ = observe(env, env_params, start)
+        next_obs, next_mask = observe(env, env_params, end)
+        q = network.apply(params, obs).reshape(B, -1)[jnp.arange(B), action]
+        next_target = network.apply(target_params, next_obs)
+        chooser = network.apply(params, next_obs) if config.double else next_target
+        best = masked_argmax(chooser, next_mask)
+        bootstrap = next_target.reshape(B, -1)[jnp.arange(B), best]
+        target = n_step_return + discount * jax.lax.stop_gradient(jnp.where(next_mask.any((1, 2)), bootstrap, 0.0))
+        return optax.huber_loss(q, target).mean()
+
+    def gradient_step(carry, key):
+        params, opt_state, target_params, replay = carry
+        batch = replay_lib.sample(key, replay, B, config.n_step, config.gamma)
+        loss, grads = jax.value_and_grad(loss_fn)(params, target_params, batch)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state, target_params, replay), loss
+
+    def update(state: RunnerState, _):
+        key, act_key, explore_key, step_key, learn_key = jax.random.split(state.key, 5)
+        fraction = jnp.minimum(state.update / decay_updates, 1.0)
+        epsilon = config.epsilon_start + fraction * (config.epsilon_end - config.epsilon_start)
+        mask = vmap_mask(state.env_state, env_params)
+        greedy = masked_argmax(network.apply(state.params, state.obs), mask)
+        random = masked_argmax(jax.random.gumbel(act_key, mask.shape), mask)
+        action = jnp.where(jax.random.uniform(explore_key, (E,)) < epsilon, random, greedy)
+        obs, env_state, reward, terminated, truncated, info = vmap_step(
+            jax.random.split(step_key, E), state.env_state, action, env_params)
+        done = terminated | truncated
+        reward = reward * config.reward_scale
+        old = state.env_state
+        replay = replay_lib.add(state.replay, old.landscape_index, old.scenario_index, old.treated, old.placed,
+                                action, reward, done)
+
+        ready = (replay.size > max(config.learning_starts, config.n_step)) & replay_lib.can_sample(replay, config.n_step)
+
+        def learn(carry):
+            carry, losses = jax.lax.scan(gradient_step, carry, jax.random.split(learn_key, config.gradient_steps))
+            return carry, losses.mean()
+
+        carry = (state.params, state.opt_state, state.target_params, replay)
+        (params, opt_state, _, _), loss = jax.lax.cond(ready, learn, lambda c: (c, jnp.float32(jnp.nan)), carry)
+        if config.target_period > 0:
+            refresh = (state.update + 1) % config.target_period == 0
+            target_params = jax.tree.map(lambda p, t: jnp.where(refresh, p, t), params, state.target_params)
+        else:
+            target_params = optax.incremental_update(params, state.target_params, config.target_tau)
+
+        episode_return = state.episode_return + reward
+        finished = done.sum()
+        metrics = {
+            "epsilon": epsilon, "loss": loss, "reward": reward.mean(),
+            "episodes": finished,
+            "episode_return": jnp.where(done, episode_return, 0.0).sum() / jnp.maximum(finished, 1),
+            "final_burned_fraction": jnp.where(done, info["burned_fraction"], 0.0).sum() / jnp.maximum(finished, 1),
+        }
+        state = RunnerState(params, target_params, opt_state, env_state, obs, replay,
+                            jnp.where(done, 0.0, episode_return), key, state.update + 1)
+        return state, metrics
+
+    return Learner(config, env, env_params, test_params, network, init, update)
+
+
+def make_train(config: DQNConfig, env=None, env_params=None):
+    """``train(key) -> {"runner_state", "metrics"}``: ``config.total_updates`` updates in one jittable function."""
+    learner = build(config, env, env_params, env_params if env is not None else None)
+
+    def train(key):
+        state, metrics = jax.lax.scan(learner.update, learner.init(key), None, config.total_updates)
+        return {"runner_state": state, "metrics": metrics}
+
+    return train
+
+
+@struct.dataclass
+class PlacementPolicy:
+    """A trained Q-network as a placement policy with the baselines' signature (see :func:`policy_from`)."""
+
+    params: Any
+    network: QNetwork = struct.field(pytree_node=False)
+    neighbours: int = struct.field(pytree_node=False, default=16)
+
+    def __call__(self, key, landscape, weather, budget_cells: int) -> jnp.ndarray:
+        """Greedy masked placement of exactly ``budget_cells`` cells (``bool[H, W]``) on any landscape and grid size."""
+        del key  # the greedy policy is deterministic
+        try:
+            burnable, budget = int(landscape.burnable.sum()), int(budget_cells)
+        except jax.errors.ConcretizationTypeError:  # traced inside jit: nothing to check eagerly
+            burnable = budget = None
+        if burnable is not None and not 0 <= budget <= burnable:
+            raise ValueError(f"budget_cells {budget} is not within the {burnable} burnable cells of the landscape")
+        return _greedy_placement(self.params, self.network, landscape, weather, budget_cells, self.neighbours)
+
+
+@functools.partial(jax.jit, static_argnames=("network", "neighbours"))
+def _greedy_placement(params, network, landscape, weather, budget_cells, neighbours):
+    env = FuelBreakEnv(landscape.shape, ignitions_per_evaluation=1, neighbours=neighbours,
+                       burn_probability_channel=False)
+    env_params = single_landscape_params(landscape, weather, budget_cells)
+    state = env.state_from(env_params, jnp.int32(0), jnp.int32(0), jnp.zeros(landscape.shape, bool), jnp.int32(0))
+
+    def place(_, state):
+        q = network.apply(params, env.get_obs(state, env_params)[None])[0]
+        cell = masked_argmax(q, env.action_mask(state, env_params))
+        treated, placed = env._place(state, cell[None], env_params)
+        return state.replace(treated=treated, placed=placed)
+
+    return jax.lax.fori_loop(0, budget_cells, place, state).treated
+
+
+def single_landscape_params(landscape, weather, budget_cells) -> EnvParams:
+    """Environment parameters holding one landscape and one scenario (``weather``, no ignitions needed)."""
+    scenarios = Scenarios(ignitions=jnp.zeros((1, 1, 1, 2), jnp.int32),
+                          weather=jax.tree.map(lambda x: jnp.asarray(x)[None, None], weather),
+                          burned_count=jnp.zeros((1, 1), jnp.int32),
+                          burn_probability=jnp.zeros((1, 1) + landscape.shape, jnp.float32))
+    return EnvParams(pool=landscapes.stack([landscape]), scenarios=scenarios,
+                     budget_cells=jnp.asarray([budget_cells], jnp.int32), max_steps_in_episode=1)

@@ -1,0 +1,88 @@
+"""Compact trajectory replay: per-environment ring buffers of episode states, not observations.
+
+Each entry stores what rebuilds the state (landscape and scenario indices into the environment's bank, the
+treatment mask packed to bits, cells placed) plus the action, reward and episode end, about ``H * W / 8 + 22``
+bytes: 335 B for a 50x50 grid, so 10^6 transitions take ~0.34 GB (a stored pair of 12x50x50 float observations
+took 240 KB).  Observations are rebuilt from the environment's parameters when a batch is sampled.
+
+Layout: every field has leading axes ``[E, T]`` (``E`` environments, ``T`` entries each, written in step order),
+so an n-step return is read along a row.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+
+@struct.dataclass
+class Replay:
+    landscape_index: jnp.ndarray   # int32[E, T]
+    scenario_index: jnp.ndarray    # int32[E, T]
+    treated_bits: jnp.ndarray      # uint8[E, T, ceil(H*W/8)]
+    placed: jnp.ndarray            # int32[E, T]
+    action: jnp.ndarray            # int32[E, T]
+    reward: jnp.ndarray            # float32[E, T]
+    done: jnp.ndarray              # bool[E, T] the episode ended with this transition
+    position: jnp.ndarray          # int32 next column written
+    size: jnp.ndarray              # int32 columns filled (<= T)
+
+    @property
+    def capacity(self) -> int:
+        return self.action.shape[1]
+
+
+def create(num_envs: int, capacity_per_env: int, num_cells: int) -> Replay:
+    """An empty buffer of ``num_envs * capacity_per_env`` transitions for ``num_cells``-cell grids."""
+    shape = (num_envs, capacity_per_env)
+    zeros = lambda dtype: jnp.zeros(shape, dtype)  # noqa: E731
+    return Replay(zeros(jnp.int32), zeros(jnp.int32), jnp.zeros(shape + (-(-num_cells // 8),), jnp.uint8),
+                  zeros(jnp.int32), zeros(jnp.int32), zeros(jnp.float32), zeros(bool), jnp.int32(0), jnp.int32(0))
+
+
+def bytes_per_transition(num_cells: int) -> int:
+    """Storage of one transition (all fields) for a ``num_cells``-cell grid."""
+    return -(-num_cells // 8) + 4 * 5 + 1
+
+
+def add(replay: Replay, landscape_index, scenario_index, treated, placed, action, reward, done) -> Replay:
+    """Append one step of every environment (each argument has leading axis ``E``; ``treated`` is ``bool[E, H, W]``)."""
+    column = replay.position
+    bits = jnp.packbits(treated.reshape(treated.shape[0], -1), axis=-1)
+    fields = dict(landscape_index=landscape_index, scenario_index=scenario_index, treated_bits=bits, placed=placed,
+                  action=action, reward=reward, done=done)
+    replay = replay.replace(**{name: getattr(replay, name).at[:, column].set(value) for name, value in fields.items()})
+    return replay.replace(position=(column + 1) % replay.capacity, size=jnp.minimum(replay.size + 1, replay.capacity))
+
+
+def can_sample(replay: Replay, n_step: int) -> jnp.ndarray:
+    """Whether some entry has its ``n_step`` successors written."""
+    return replay.size > n_step
+
+
+def sample(key, replay: Replay, batch_size: int, n_step: int, gamma: float):
+    """``batch_size`` n-step transitions drawn uniformly over the entries whose successors are written.
+
+    Returns ``(start, end, action, n_step_return, discount)``: ``start`` and ``end`` are dicts of the compact states
+    at ``t`` and ``t + n`` (``landscape_index``, ``scenario_index``, ``treated`` ``bool[B, cells]``, ``placed``);
+    ``discount`` is ``gamma ** n`` or 0 when the episode ended within the n steps (its return then stops there).
+    """
+    env_key, offset_key = jax.random.split(key)
+    rows = jax.random.randint(env_key, (batch_size,), 0, replay.action.shape[0])
+    oldest = (replay.position - replay.size) % replay.capacity
+    offsets = jax.random.randint(offset_key, (batch_size,), 0, jnp.maximum(replay.size - n_step, 1))
+    columns = (oldest + offsets[:, None] + jnp.arange(n_step + 1)) % replay.capacity    # [B, n + 1]
+    rewards = replay.reward[rows[:, None], columns[:, :n_step]]
+    dones = replay.done[rows[:, None], columns[:, :n_step]]
+    alive = jnp.cumprod(1.0 - jnp.concatenate([jnp.zeros((batch_size, 1)), dones[:, :-1]], 1), 1)  # before any end
+    n_step_return = (rewards * alive * gamma ** jnp.arange(n_step)).sum(1)
+    discount = gamma ** n_step * (1.0 - dones.any(1))
+
+    def state_at(column):
+        bits = replay.treated_bits[rows, column]
+        return dict(landscape_index=replay.landscape_index[rows, column],
+                    scenario_index=replay.scenario_index[rows, column],
+                    treated=jnp.unpackbits(bits, axis=-1).astype(bool), placed=replay.placed[rows, column])
+
+    return state_at(columns[:, 0]), state_at(columns[:, n_step]), replay.action[rows, columns[:, 0]], \
+        n_step_return, discount
