@@ -1,0 +1,54 @@
+"""Device parallelism: host devices, sharded simulation and training equal one device; 2-process jax.distributed."""
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+WORKER = Path(__file__).with_name("distributed_worker.py")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_workers(tmp_path, num_processes, cpu_devices=1):
+    out = tmp_path / f"result_{num_processes}x{cpu_devices}.npz"
+    env = {**os.environ, "JAXFIRE_CPU_DEVICES": str(cpu_devices), "XLA_FLAGS": ""}
+    coordinator = f"127.0.0.1:{free_port()}"
+    workers = [subprocess.Popen([sys.executable, str(WORKER), coordinator, str(num_processes), str(i), str(out)],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+               for i in range(num_processes)]
+    try:
+        logs = [w.communicate(timeout=240)[0] for w in workers]
+    finally:
+        for w in workers:
+            w.kill()
+    assert all(w.returncode == 0 for w in workers), "\n".join(logs)[-4000:]
+    return dict(np.load(out))
+
+
+def test_two_host_devices_and_two_processes_equal_one_device(tmp_path):
+    single = run_workers(tmp_path, 1)
+    devices = run_workers(tmp_path, 1, cpu_devices=2)
+    processes = run_workers(tmp_path, 2)
+    assert int(single["devices"]) == 1 and int(devices["devices"]) == 2 and int(processes["devices"]) == 2
+    for other in (devices, processes):
+        np.testing.assert_array_equal(other["burn_probability"], single["burn_probability"])  # integer counts
+        np.testing.assert_allclose(other["params"], single["params"], rtol=1e-5, atol=1e-6)  # reduction order
+
+
+def test_cpu_device_count_cannot_change_after_start():
+    import jax
+    from jaxfire import parallel
+
+    jax.devices()
+    with pytest.raises(RuntimeError, match="already started"):
+        parallel.set_cpu_devices(jax.local_device_count() + 1)
+    with pytest.raises(ValueError):
+        parallel.set_cpu_devices(0)
