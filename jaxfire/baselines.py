@@ -14,8 +14,15 @@ scores are broken by a uniform draw from ``key``, so each baseline is determinis
 * :func:`random`: uniformly random burnable cells.
 * :func:`burn_probability`: the cells most often burned by the sampled fires.
 * :func:`domirank`: DomiRank centrality of the fire-spread graph (structural; ignores the ignitions).
-* :func:`dpv`: downstream protection value, the mean number of cells each cell's fire goes on to burn.
+* :func:`dpv`: downstream protection value, the mean number of burned cells downstream of each cell (its
+  subtree in the fires' arrival-time trees).
 * :func:`greedy`: one cell at a time, the top-DPV candidate that most lowers the expected burned fraction.
+
+DPV and greedy optimise the burned area of the sampled fires themselves (treating an ignition cell removes its
+fire), so judge them on held-out ignitions and sample many more fires than ``budget_cells``.
+
+The step times of a landscape (:func:`jaxfire.fire.spread_grid`) are computed once and treated cells are cut out
+of them by :func:`treat_grid`, so no Rothermel computation is repeated per candidate plan.
 """
 from __future__ import annotations
 
@@ -27,7 +34,7 @@ import numpy as np
 from jax import lax
 
 from jaxfire import fire
-from jaxfire.fire import _shift
+from jaxfire.fire import INF, SpreadGrid, _shift
 from jaxfire.landscape import Landscape
 from jaxfire.weather import Weather
 
@@ -128,6 +135,39 @@ def top_cells(score, eligible, budget_cells, tie_key=None) -> jnp.ndarray:
 
 
 # ----------------------------------------------------------------------------------------------------------------
+# Fires on a grid of step times
+
+
+@jax.jit
+def treat_grid(grid: SpreadGrid, burnable, treated) -> SpreadGrid:
+    """The step times after treating the cells ``treated`` (``bool[H, W]``) of a landscape whose fuel mask is
+    ``burnable``: equal to ``spread_grid(landscape.with_fuel_breaks(treated), ...)`` computed from
+    ``grid = spread_grid(landscape, ...)`` by blocking every step that crosses a treated cell or passes
+    between two non-burnable corner cells (the rules of :func:`jaxfire.fire.step_times`)."""
+    barrier = ~burnable | treated
+    step, first = [], []
+    for m, full, from_fire in zip(grid.moves, grid.step_minutes, grid.first_step_minutes):
+        crossed = [_shift(treated, m.dr - r, m.dc - c, False) for r, c, _ in m.crossed]  # [0] is the source
+        cut = functools.reduce(jnp.logical_or, crossed[1:] + [
+            _shift(barrier, m.dr - r1, m.dc - c1, False) & _shift(barrier, m.dr - r2, m.dc - c2, False)
+            for (r1, c1), (r2, c2) in m.corners])
+        step.append(jnp.where(cut | crossed[0], INF, full))
+        first.append(jnp.where(cut, INF, from_fire))  # the first step is not charged for its source cell
+    return grid.replace(step_minutes=jnp.stack(step), first_step_minutes=jnp.stack(first))
+
+
+def _fire_times(grid: SpreadGrid, ignitions, max_minutes) -> jnp.ndarray:
+    """Arrival times ``float32[N, H, W]`` of one fire per ignition cell (``int[N, 2]``)."""
+    return jax.vmap(fire.solve, in_axes=(None, 0, None))(grid, ignitions, max_minutes)
+
+
+@jax.jit
+def _burn_probability(grid: SpreadGrid, ignitions, max_minutes) -> jnp.ndarray:
+    """Fraction ``float32[H, W]`` of the fires (one per ignition, ``int[N, 2]``) that burn each cell."""
+    return jnp.isfinite(_fire_times(grid, ignitions, max_minutes)).mean(0, dtype=jnp.float32)
+
+
+# ----------------------------------------------------------------------------------------------------------------
 # 1-2. random and burn probability
 
 
@@ -140,9 +180,9 @@ def random(key, landscape: Landscape, weather: Weather, budget_cells, *, ignitio
 
 def burn_probability(key, landscape: Landscape, weather: Weather, budget_cells, *, ignitions=None,
                      num_ignitions=64, ignition_probability=None, max_minutes=480.0, neighbours=16) -> jnp.ndarray:
-    """The cells burned by the most of the fires (:func:`jaxfire.fire.burn_probability`)."""
+    """The cells burned by the most fires (as :func:`jaxfire.fire.burn_probability`)."""
     ignitions, tie_key = _setup(key, landscape, budget_cells, ignitions, num_ignitions, ignition_probability)
-    score = fire.burn_probability(landscape, weather, ignitions, max_minutes, neighbours)
+    score = _burn_probability(fire.spread_grid(landscape, weather, neighbours), ignitions, max_minutes)
     return top_cells(score, landscape.burnable, budget_cells, tie_key)
 
 
@@ -150,15 +190,14 @@ def burn_probability(key, landscape: Landscape, weather: Weather, budget_cells, 
 # 3. DomiRank
 
 
-def spread_weights(landscape: Landscape, weather: Weather) -> tuple[jnp.ndarray, tuple]:
-    """Edge weights of the 8-neighbour spread graph: ``(weights float32[8, H, W], moves)``.
+def spread_weights(grid: SpreadGrid) -> jnp.ndarray:
+    """Edge weights ``float32[M, H, W]`` of the spread graph of ``grid``, 1/min.
 
-    ``weights[m, i, j]`` = 1 / (minutes to spread from ``(i - dr, j - dc)`` into ``(i, j)``), 1/min, for
-    move ``m = (dr, dc)``; 0 where the step is blocked (non-burnable cells have no edges).
+    ``weights[m, i, j]`` = 1 / (minutes to spread from ``(i - dr, j - dc)`` into ``(i, j)``) for move
+    ``m = (dr, dc)``; 0 where the step is blocked (non-burnable cells have no edges).
     """
-    grid = fire.spread_grid(landscape, weather, 8)
     finite = jnp.isfinite(grid.step_minutes)
-    return jnp.where(finite, 1.0 / jnp.where(finite, grid.step_minutes, 1.0), 0.0), grid.moves
+    return jnp.where(finite, 1.0 / jnp.where(finite, grid.step_minutes, 1.0), 0.0)
 
 
 def _spread_out(weights, moves, x):
@@ -194,7 +233,7 @@ def _balanced(weights, moves) -> jnp.ndarray:
     index = {(m.dr, m.dc): k for k, m in enumerate(moves)}
     reverse = jnp.stack([_shift(weights[index[-m.dr, -m.dc]], m.dr, m.dc, 0.0) for m in moves])  # A[j, i] at j
     mutual = (weights > 0) & (reverse > 0)
-    half_log = jnp.where(mutual, 0.5 * jnp.log(jnp.where(mutual, reverse / jnp.where(mutual, weights, 1.0), 1.0)), 0.0)
+    ratio = jnp.where(mutual, reverse, 1.0) / jnp.where(mutual, weights, 1.0)
 
     def diff(u):  # u[source] - u[destination] of every edge, at the destination: [M, H, W]
         return jnp.stack([_shift(u, m.dr, m.dc, 0.0) for m in moves]) - u
@@ -202,7 +241,7 @@ def _balanced(weights, moves) -> jnp.ndarray:
     def diff_T(e):  # transpose of diff
         return sum(_shift(e_m, -m.dr, -m.dc, 0.0) for m, e_m in zip(moves, e)) - e.sum(0)
 
-    u, _ = jax.scipy.sparse.linalg.cg(lambda u: diff_T(jnp.where(mutual, diff(u), 0.0)), diff_T(half_log),
+    u, _ = jax.scipy.sparse.linalg.cg(lambda u: diff_T(jnp.where(mutual, diff(u), 0.0)), diff_T(0.5 * jnp.log(ratio)),
                                       tol=1e-5, maxiter=1000)
     return weights * jnp.exp(diff(u))
 
@@ -222,15 +261,14 @@ def _min_symmetric_eigenvalue(weights, moves, iterations: int) -> jnp.ndarray:
     return jnp.minimum(rho - jnp.vdot(x, shifted(x)), 0.0)
 
 
-@functools.partial(jax.jit, static_argnames=("dense_max_cells", "power_iterations"))
 def domirank_scores(landscape: Landscape, weather: Weather, sigma=None, *, dense_max_cells: int = 4096,
                     power_iterations: int = 1000) -> tuple[jnp.ndarray, jnp.ndarray]:
     """DomiRank centrality (Engsig et al. 2024) of every cell on the fire-spread graph.
 
     ``Gamma = sigma (sigma A + I)^-1 A 1``, where ``A[i, j]`` = 1 / (minutes to spread from cell ``i`` into
-    its king neighbour ``j``) (:func:`spread_weights`).  Orientation: row ``i`` holds the cells that a fire
-    burning in ``i`` ignites, so ``i`` dominates the cells it spreads into, and its score grows with how fast
-    it ignites neighbours that do not themselves dominate.
+    its king neighbour ``j``) (:func:`spread_weights` of the 8-neighbour grid).  Orientation: row ``i`` holds
+    the cells that a fire burning in ``i`` ignites, so ``i`` dominates the cells it spreads into, and its
+    score grows with how fast it ignites neighbours that do not themselves dominate.
 
     ``sigma`` defaults to ``0.95 / |lambda|``, ``lambda`` a lower bound on the real parts of the eigenvalues
     of the non-symmetric ``A`` (DomiRank's ``lambda_min``): by Bendixson's theorem, the smallest eigenvalue
@@ -246,12 +284,16 @@ def domirank_scores(landscape: Landscape, weather: Weather, sigma=None, *, dense
     Returns:
       ``(gamma float32[H, W], sigma float32[])``; ``gamma`` is 0 on non-burnable cells.
     """
-    weights, moves = spread_weights(landscape, weather)
+    return _domirank(fire.spread_grid(landscape, weather, 8), sigma, dense_max_cells, power_iterations)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _domirank(grid: SpreadGrid, sigma, dense_max_cells: int, power_iterations: int):
+    weights, moves, shape = spread_weights(grid), grid.moves, grid.step_minutes.shape[1:]
     if sigma is None:
         lam = _min_symmetric_eigenvalue(_balanced(weights, moves), moves, power_iterations)
         sigma = jnp.where(lam < 0, -0.95 / jnp.where(lam < 0, lam, -1.0), 1.0)
     sigma = jnp.asarray(sigma, jnp.float32)
-    shape = landscape.shape
     degree = _spread_out(weights, moves, jnp.ones(shape))  # A 1
     if shape[0] * shape[1] <= dense_max_cells:
         A = _dense_adjacency(weights, moves)
@@ -259,7 +301,7 @@ def domirank_scores(landscape: Landscape, weather: Weather, sigma=None, *, dense
     else:
         matvec = lambda x: sigma * _spread_out(weights, moves, x) + x  # noqa: E731
         x, _ = jax.scipy.sparse.linalg.gmres(matvec, degree, tol=1e-6, atol=0.0, restart=50, maxiter=100)
-    return jnp.where(landscape.burnable, sigma * x, 0.0), sigma
+    return jnp.where(degree > 0, sigma * x, 0.0), sigma
 
 
 def domirank(key, landscape: Landscape, weather: Weather, budget_cells, *, ignitions=None, num_ignitions=64,
@@ -275,7 +317,8 @@ def domirank(key, landscape: Landscape, weather: Weather, budget_cells, *, ignit
 # 4. downstream protection value
 
 
-def arrival_tree(grid: fire.SpreadGrid, times, ignition_mask) -> jnp.ndarray:
+@jax.jit
+def arrival_tree(grid: SpreadGrid, times, ignition_mask) -> jnp.ndarray:
     """Shortest-path (arrival-time) tree of one fire: ``int32[H, W]`` parent flat index (``row * W + col``).
 
     A burned cell's parent is the stencil neighbour ``n`` minimising ``times[n] + step(n -> c)`` (the first
@@ -291,14 +334,14 @@ def arrival_tree(grid: fire.SpreadGrid, times, ignition_mask) -> jnp.ndarray:
     burned = jnp.isfinite(times)
     roots = ignition_mask & burned
     index = jnp.arange(H * W, dtype=jnp.int32).reshape(H, W)
-    arrival = jnp.stack([_shift(times, m.dr, m.dc, jnp.inf)
-                         + jnp.where(_shift(roots, m.dr, m.dc, False), first, step)
+    arrival = jnp.stack([_shift(times, m.dr, m.dc, INF) + jnp.where(_shift(roots, m.dr, m.dc, False), first, step)
                          for m, step, first in zip(grid.moves, grid.step_minutes, grid.first_step_minutes)])
     source = jnp.stack([_shift(index, m.dr, m.dc, -1) for m in grid.moves])
     parent = jnp.take_along_axis(source, jnp.argmin(arrival, axis=0)[None], axis=0)[0]
     return jnp.where(burned & ~roots, parent, -1)
 
 
+@jax.jit
 def subtree_sizes(parent, times) -> jnp.ndarray:
     """``int32[H, W]``: burned cells in each cell's subtree of the arrival tree (itself + descendants; 0 unburned).
 
@@ -308,7 +351,7 @@ def subtree_sizes(parent, times) -> jnp.ndarray:
     n = times.size
     burned = jnp.isfinite(times).ravel()
     up = jnp.where(parent.ravel() < 0, n, parent.ravel())  # roots pass their count to a sink slot
-    order = jnp.argsort(jnp.where(burned, -times.ravel(), jnp.inf))
+    order = jnp.argsort(jnp.where(burned, -times.ravel(), INF))
 
     def add_to_parent(count, cell):
         return count.at[up[cell]].add(count[cell]), None
@@ -317,19 +360,22 @@ def subtree_sizes(parent, times) -> jnp.ndarray:
     return count[:n].reshape(times.shape)
 
 
-@functools.partial(jax.jit, static_argnames="neighbours")
-def dpv_scores(landscape: Landscape, weather: Weather, ignitions, max_minutes=480.0, neighbours: int = 16):
-    """Downstream protection value ``float32[H, W]``: mean over the fires (``ignitions`` ``int[N, 2]``) of
-    each cell's subtree size in the fire's arrival tree (cells it would have kept from burning had it not
-    burned; 0 where the fire never arrives)."""
-    grid = fire.spread_grid(landscape, weather, neighbours)
-
-    def one_fire(ignition):
-        times = fire.solve(grid, ignition, max_minutes)
+@jax.jit
+def _dpv(grid: SpreadGrid, ignitions, max_minutes) -> jnp.ndarray:
+    def one_fire(ignition, times):
         parent = arrival_tree(grid, times, fire.ignition_mask(ignition, times.shape) & (times == 0))
         return subtree_sizes(parent, times)
 
-    return jax.vmap(one_fire)(jnp.asarray(ignitions, jnp.int32)).mean(0, dtype=jnp.float32)
+    ignitions = jnp.asarray(ignitions, jnp.int32)
+    sizes = jax.vmap(one_fire)(ignitions, _fire_times(grid, ignitions, max_minutes))
+    return sizes.mean(0, dtype=jnp.float32)
+
+
+def dpv_scores(landscape: Landscape, weather: Weather, ignitions, max_minutes=480.0, neighbours: int = 16):
+    """Downstream protection value ``float32[H, W]``: mean over the fires (``ignitions`` ``int[N, 2]``) of
+    each cell's subtree size in the fire's :func:`arrival_tree` (the burned cells it would have protected had
+    it not burned; 0 where no fire arrives)."""
+    return _dpv(fire.spread_grid(landscape, weather, neighbours), ignitions, max_minutes)
 
 
 def dpv(key, landscape: Landscape, weather: Weather, budget_cells, *, ignitions=None, num_ignitions=64,
@@ -344,25 +390,24 @@ def dpv(key, landscape: Landscape, weather: Weather, budget_cells, *, ignitions=
 # 5. greedy simulation search
 
 
-@functools.partial(jax.jit, static_argnames=("neighbours", "candidates"))
-def greedy_search(landscape: Landscape, weather: Weather, ignitions, budget_cells, tie_key, max_minutes=480.0,
-                  neighbours: int = 16, candidates: int = 32) -> jnp.ndarray:
-    """Greedy plan ``bool[H, W]`` (see :func:`greedy`), jittable; ``budget_cells`` may be traced."""
-    burnable = landscape.burnable
-    H, W = landscape.shape
+@functools.partial(jax.jit, static_argnames="candidates")
+def greedy_search(grid: SpreadGrid, burnable, ignitions, budget_cells, tie_key, max_minutes=480.0,
+                  candidates: int = 32) -> jnp.ndarray:
+    """The plan ``bool[H, W]`` of :func:`greedy` from a landscape's step times ``grid`` and fuel mask
+    ``burnable``; ``budget_cells`` may be traced (a ``lax.fori_loop`` over rounds)."""
+    H, W = burnable.shape
     K = min(candidates, H * W)
 
     def burned_fraction(treated):
-        return fire.expected_burned_fraction(landscape.with_fuel_breaks(treated), weather, ignitions,
-                                             max_minutes, neighbours)
+        return jnp.isfinite(_fire_times(treat_grid(grid, burnable, treated), ignitions, max_minutes)).mean()
 
     def add_one(_, treated):
-        score = dpv_scores(landscape.with_fuel_breaks(treated), weather, ignitions, max_minutes, neighbours)
+        score = _dpv(treat_grid(grid, burnable, treated), ignitions, max_minutes)
         open_cells = burnable & ~treated
         cells = _order(score, open_cells, tie_key)[:K]
         masks = treated | (jnp.arange(H * W) == cells[:, None]).reshape(K, H, W)
         valid = open_cells.ravel()[cells]
-        best = jnp.argmin(jnp.where(valid, jax.vmap(burned_fraction)(masks), jnp.inf))
+        best = jnp.argmin(jnp.where(valid, jax.vmap(burned_fraction)(masks), INF))
         return jnp.where(valid[best], masks[best], treated)
 
     return lax.fori_loop(0, budget_cells, add_one, jnp.zeros((H, W), bool))
@@ -378,7 +423,8 @@ def greedy(key, landscape: Landscape, weather: Weather, budget_cells, *, ignitio
     (ties: higher DPV).  Recomputing DPV every round costs ``1 / candidates`` of the evaluation.
     """
     ignitions, tie_key = _setup(key, landscape, budget_cells, ignitions, num_ignitions, ignition_probability)
-    return greedy_search(landscape, weather, ignitions, budget_cells, tie_key, max_minutes, neighbours, candidates)
+    grid = fire.spread_grid(landscape, weather, neighbours)
+    return greedy_search(grid, landscape.burnable, ignitions, budget_cells, tie_key, max_minutes, candidates)
 
 
 BASELINES = {"random": random, "burn_probability": burn_probability, "domirank": domirank, "dpv": dpv,
