@@ -46,13 +46,14 @@ import jaxfire
 from jaxfire import fire
 
 
-def numpy_arrival_times(step_minutes, first_step_minutes, moves, ignition, max_minutes) -> np.ndarray:
+def numpy_arrival_times(step_minutes, first_step_minutes, burnable, moves, ignition, max_minutes) -> np.ndarray:
     """Arrival times ``float32[H, W]`` of one fire in NumPy: the engine's model, solved by Jacobi sweeps.
 
     Args:
-      step_minutes, first_step_minutes: ``float32[M, H, W]`` from a :class:`jaxfire.fire.SpreadGrid`.
+      step_minutes, first_step_minutes, burnable: the fields of a :class:`jaxfire.fire.SpreadGrid` as NumPy.
       moves: the grid's stencil moves (``dr``, ``dc`` of each).
-      ignition: ``(row, col)`` of the ignited cell; a cell no move can enter (non-burnable) does nothing.
+      ignition: ``(row, col)`` of the ignited cell (a point source: a non-burnable one ignites its neighbours
+        but does not burn itself).
       max_minutes: cap; later times are ``inf``.
     """
     M, H, W = step_minutes.shape
@@ -60,10 +61,7 @@ def numpy_arrival_times(step_minutes, first_step_minutes, moves, ignition, max_m
     pad = max(max(abs(m.dr), abs(m.dc)) for m in moves)
     padded = np.full((H + 2 * pad, W + 2 * pad), np.inf, np.float32)
     times = np.full((H, W), np.inf, np.float32)
-    row, col = ignition
-    if not np.isfinite(step_minutes[:, row, col]).any():
-        return times
-    times[row, col] = 0.0
+    times[tuple(ignition)] = 0.0
 
     def sweep(steps):
         """Capped ``min(times, times[c - m] + steps[m, c])`` over every move ``m``."""
@@ -78,7 +76,7 @@ def numpy_arrival_times(step_minutes, first_step_minutes, moves, ignition, max_m
     while True:
         new = sweep(step_minutes)
         if not (new < times).any():
-            return new
+            return np.where(burnable, new, np.float32(np.inf))
         times = new
 
 
@@ -96,9 +94,8 @@ def _median_time(fn, repeats: int) -> tuple[float, float, object]:
 
 
 def _fire(arrays, ignition):
-    """:func:`numpy_arrival_times` of one ignition; ``arrays`` = ``(step, first, moves, max_minutes)``."""
-    step, first, moves, max_minutes = arrays
-    return numpy_arrival_times(step, first, moves, ignition, max_minutes)
+    """:func:`numpy_arrival_times` of one ignition; ``arrays`` = ``(step, first, burnable, moves, max_minutes)``."""
+    return numpy_arrival_times(*arrays[:4], ignition, arrays[4])
 
 
 _WORKER_ARRAYS = None  # ``arrays`` of :func:`_fire`, sent once to each process-pool worker
@@ -163,7 +160,8 @@ def bench_grid(n: int, args, notes: list) -> tuple[list, dict]:
         print(notes[-1], flush=True)
         return rows, summary
 
-    arrays = (np.asarray(grid.step_minutes), np.asarray(grid.first_step_minutes), grid.moves, args.max_minutes)
+    arrays = (np.asarray(grid.step_minutes), np.asarray(grid.first_step_minutes), np.asarray(grid.burnable),
+              grid.moves, args.max_minutes)
     fires = [tuple(int(v) for v in ij) for ij in ignitions[:args.baseline_batch]]
     same = jnp.asarray(ignitions[:args.baseline_batch])
     first, median, reference = _median_time(

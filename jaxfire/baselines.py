@@ -18,8 +18,9 @@ scores are broken by a uniform draw from ``key``, so each baseline is determinis
   subtree in the fires' arrival-time trees).
 * :func:`greedy`: one cell at a time, the top-DPV candidate that most lowers the expected burned fraction.
 
-DPV and greedy optimise the burned area of the sampled fires themselves (treating an ignition cell removes its
-fire), so judge them on held-out ignitions and sample many more fires than ``budget_cells``.
+DPV and greedy optimise the burned area of the sampled fires themselves, so judge them on held-out ignitions.
+An ignition is a point source (:func:`jaxfire.fire.solve`): treating an ignition cell does not remove its fire, so
+DPV scores ignition cells 0 and greedy gains nothing from them.
 
 The step times of a landscape (:func:`jaxfire.fire.spread_grid`) are computed once and treated cells are cut out
 of them by :func:`treat_grid`, so no Rothermel computation is repeated per candidate plan.
@@ -153,7 +154,8 @@ def treat_grid(grid: SpreadGrid, burnable, treated) -> SpreadGrid:
             for (r1, c1), (r2, c2) in m.corners])
         step.append(jnp.where(cut | crossed[0], INF, full))
         first.append(jnp.where(cut, INF, from_fire))  # the first step is not charged for its source cell
-    return grid.replace(step_minutes=jnp.stack(step), first_step_minutes=jnp.stack(first))
+    return grid.replace(step_minutes=jnp.stack(step), first_step_minutes=jnp.stack(first),
+                        burnable=burnable & ~treated)
 
 
 def _fire_times(grid: SpreadGrid, ignitions, max_minutes) -> jnp.ndarray:
@@ -363,8 +365,10 @@ def subtree_sizes(parent, times) -> jnp.ndarray:
 @jax.jit
 def _dpv(grid: SpreadGrid, ignitions, max_minutes) -> jnp.ndarray:
     def one_fire(ignition, times):
-        parent = arrival_tree(grid, times, fire.ignition_mask(ignition, times.shape) & (times == 0))
-        return subtree_sizes(parent, times)
+        source = fire.ignition_mask(ignition, times.shape)
+        times = jnp.where(source, 0.0, times)  # the point source burns from t = 0, even on a non-burnable cell
+        sizes = subtree_sizes(arrival_tree(grid, times, source), times)
+        return jnp.where(source, 0, sizes)  # treating an ignition point does not stop its fire
 
     ignitions = jnp.asarray(ignitions, jnp.int32)
     sizes = jax.vmap(one_fire)(ignitions, _fire_times(grid, ignitions, max_minutes))

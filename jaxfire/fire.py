@@ -11,7 +11,9 @@ direction ``theta`` covers ``l * stretch(theta)`` metres of ground on a slope, s
 step (:mod:`jaxfire.stencil`) is the sum over the cells the step passes through of (length inside that cell x
 that cell's slowness), so a fast cell cannot jump a strip of slow or non-burnable fuel.  Arrival times solve
 ``T[c] = min(T[c], T[n] + tau(n -> c))`` from ``T = 0`` on the ignited cells, which burn as whole cells from
-t = 0: steps out of an ignited cell are charged only for the part outside it (a half-cell head start).
+t = 0: steps out of an ignited cell are charged only for the part outside it (a half-cell head start).  An
+ignition is a point source: on a non-burnable cell (a road, a fuel break) it ignites the neighbouring fuel but
+that cell itself never counts as burned, so treating an ignition point does not make its fire vanish.
 
 Solver.  Everything fixed during a fire (the per-move step times) is computed once by :func:`spread_grid`;
 :func:`solve` then runs Jacobi sweeps (every cell relaxed from every stencil neighbour, one fused whole-grid
@@ -45,11 +47,13 @@ class SpreadGrid:
         ``inf`` when blocked (off-grid, non-burnable cell crossed, or both corner cells non-burnable).
       first_step_minutes: ``float32[M, H, W]`` the same when the source cell is an ignited (burning) cell: the
         part of the step inside the source cell is free.
+      burnable: ``bool[H, W]`` cells whose fuel burns.
       moves: the stencil (static).
     """
 
     step_minutes: jnp.ndarray
     first_step_minutes: jnp.ndarray
+    burnable: jnp.ndarray
     moves: tuple = struct.field(pytree_node=False)
 
 
@@ -126,7 +130,7 @@ def step_times(fire: rothermel.SurfaceFire, landscape: Landscape, neighbours: in
         scale = landscape.cell_size_m * m.length
         full.append(jnp.where(blocked, INF, scale * sum(parts)))
         first.append(jnp.where(blocked, INF, scale * sum(parts[1:])))
-    return SpreadGrid(jnp.stack(full), jnp.stack(first), moves)
+    return SpreadGrid(jnp.stack(full), jnp.stack(first), landscape.burnable, moves)
 
 
 @functools.partial(jax.jit, static_argnames="neighbours")
@@ -225,17 +229,19 @@ def solve(grid: SpreadGrid, ignition, max_minutes, max_sweeps: int | None = None
 
     Args:
       grid: step times from :func:`spread_grid` or :func:`step_times`.
-      ignition: ``(row, col)`` or ``bool[H, W]``; ignited non-burnable cells are ignored.
+      ignition: ``(row, col)`` or ``bool[H, W]``.  An ignition is a point source: an ignited non-burnable cell
+        (a road, a fuel break) does not burn itself but still ignites the fuel next to it.
       max_minutes: simulation cap in minutes (may be traced).
       max_sweeps: bound on Jacobi sweeps per fire (default ``H * W``, the longest possible path: the loop stops
         at the exact fixed point long before).
       slots: fires in flight at once when vmapped (``None``: all of them); see :func:`_grouped_solver`.
     """
     H, W = grid.step_minutes.shape[-2:]
-    burning = ignition_mask(ignition, (H, W)) & jnp.isfinite(grid.step_minutes).any(0)
+    burning = ignition_mask(ignition, (H, W))
     cap = jnp.asarray(max_minutes, jnp.float32).reshape(1, 1)
     solver = _grouped_solver(grid.moves, max_sweeps, slots)
-    return solver(grid.step_minutes[None], grid.first_step_minutes[None], burning[None, None], cap)[0, 0]
+    times = solver(grid.step_minutes[None], grid.first_step_minutes[None], burning[None, None], cap)[0, 0]
+    return jnp.where(grid.burnable, times, INF)
 
 
 @functools.partial(jax.jit, static_argnames="neighbours")

@@ -96,7 +96,7 @@ def arrival_times(R, e, heading_deg, slope_deg, aspect_deg, burnable, ignitions,
         slow[(dr, dc)] = np.array([[slowness(R[i, j], e[i, j], heading_deg[i, j], slope_deg[i, j],
                                              aspect_deg[i, j], az) if burnable[i, j] else math.inf
                                     for j in range(W)] for i in range(H)])
-    ignited = {(int(r), int(c)) for r, c in ignitions if burnable[r, c]}
+    ignited = {(int(r), int(c)) for r, c in ignitions}  # point sources, burnable or not
     T = np.full((H, W), math.inf)
     heap = [(0.0, cell) for cell in ignited]
     for _, (r, c) in heap:
@@ -125,4 +125,5 @@ def arrival_times(R, e, heading_deg, slope_deg, aspect_deg, burnable, ignitions,
                 T[i, j] = t + cost
                 heapq.heappush(heap, (t + cost, (i, j)))
     T[T > max_minutes] = math.inf
+    T[~burnable] = math.inf  # an ignited non-burnable cell ignites its neighbours but does not burn
     return T

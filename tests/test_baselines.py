@@ -114,11 +114,12 @@ def test_domirank_matches_numpy(land, dense_max_cells):
 
 def test_dpv_on_a_strip():
     fuel = np.full(SHAPE, 99)
-    fuel[0, :5] = 102  # a 1x5 strip ignited at its west end: a chain
+    fuel[0, :5] = 102  # a 1x5 strip ignited at its west end: a chain (the ignition point scores 0: treating it
+    # does not stop the fire, which starts there regardless)
     strip = from_fuel(fuel)
     scores = np.asarray(baselines.dpv_scores(strip, WEATHER, np.zeros((16, 2), int), 1e4, 16))
     expected = np.zeros(SHAPE)
-    expected[0, :5] = [5, 4, 3, 2, 1]
+    expected[0, :5] = [0, 4, 3, 2, 1]
     np.testing.assert_array_equal(scores, expected)
 
 

@@ -174,13 +174,21 @@ def test_burn_probability_and_expected_fraction():
     assert float(fire.expected_burned_fraction(land, weather, ignitions, 240.0)) == pytest.approx(burned.mean(), abs=1e-6)
 
 
-def test_time_cap_and_non_burnable_ignition():
-    land = landscape.synthetic(jax.random.key(6), (20, 20))
+def test_time_cap_and_ignition_on_a_fuel_break():
+    land = landscape.synthetic(jax.random.key(6), (20, 20), roads=0, rivers=0, lakes=0)
     weather = jaxfire.Weather(30.0, 90.0)
     toa = np.asarray(fire.arrival_times(land, weather, (10, 10), 37.5))
     assert np.all(toa[np.isfinite(toa)] <= 37.5)
-    barren = land.with_fuel_breaks(jnp.zeros((20, 20), bool).at[10, 10].set(True))
-    assert np.all(np.isinf(np.asarray(fire.arrival_times(barren, weather, (10, 10), 600.0))))
+    # An ignition is a point source: on a treated cell it still ignites the neighbouring fuel, but that cell never
+    # burns, and nothing arrives earlier than with the cell untreated.
+    open_fire = np.asarray(fire.arrival_times(land, weather, (10, 10), 600.0))
+    treated = land.with_fuel_breaks(jnp.zeros((20, 20), bool).at[10, 10].set(True))
+    break_fire = np.asarray(fire.arrival_times(treated, weather, (10, 10), 600.0))
+    assert np.isinf(break_fire[10, 10]) and open_fire[10, 10] == 0.0
+    np.testing.assert_allclose(break_fire[9:12, 11], open_fire[9:12, 11], rtol=1e-6)  # first steps unchanged
+    assert np.all(break_fire >= open_fire) and np.isfinite(break_fire).sum() > 100
+    water = land.with_fuel_breaks(jnp.ones((20, 20), bool).at[10, 10].set(False), code=98)
+    assert np.isfinite(np.asarray(fire.arrival_times(water, weather, (10, 10), 600.0))).sum() == 1
 
 
 def test_same_key_same_fire():
