@@ -17,6 +17,7 @@ jaxfire scales on JAX's own machinery, not process pools:
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 
@@ -74,18 +75,20 @@ def burn_probability(landscape, weather, ignitions, max_minutes, mesh: Mesh | No
     devices = mesh.devices.size
     padded = np.concatenate([ignitions, np.full((-count % devices, 2), -1, np.int32)])
     grid = fire.spread_grid(landscape, weather, neighbours)
+    counts = _sharded_counts(mesh)(grid, padded, jnp.float32(max_minutes))
+    return counts / jnp.float32(count)
 
-    @jax.jit
-    def run(grid, ignitions, max_minutes):
-        def local(grid, ignitions, max_minutes):
-            times = jax.vmap(fire.solve, in_axes=(None, 0, None))(grid, ignitions, max_minutes)
-            return jax.lax.psum(jnp.isfinite(times).sum(0, dtype=jnp.int32), AXIS)
 
-        counts = jax.shard_map(local, mesh=mesh, in_specs=(P(), P(AXIS), P()), out_specs=P(), check_vma=False)(
-            grid, ignitions, max_minutes)
-        return counts / jnp.float32(count)
+@functools.lru_cache(maxsize=None)
+def _sharded_counts(mesh: Mesh):
+    """Jitted ``(grid, ignitions, max_minutes) -> int32[H, W]`` burned counts, ignitions split over ``mesh``."""
+    from jaxfire import fire
 
-    return run(grid, padded, jnp.float32(max_minutes))
+    def local(grid, ignitions, max_minutes):
+        times = jax.vmap(fire.solve, in_axes=(None, 0, None))(grid, ignitions, max_minutes)
+        return jax.lax.psum(jnp.isfinite(times).sum(0, dtype=jnp.int32), AXIS)
+
+    return jax.jit(jax.shard_map(local, mesh=mesh, in_specs=(P(), P(AXIS), P()), out_specs=P(), check_vma=False))
 
 
 def state_shardings(state, mesh: Mesh, num_envs: int):
