@@ -43,6 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxfire
+from experiments import common
 from jaxfire import fire
 
 
@@ -199,15 +200,11 @@ def _check_same(numpy_times, jax_times, what: str):
         raise AssertionError(f"{what}: NumPy baseline arrival times differ from the JAX engine's")
 
 
-def _ints(text: str) -> list[int]:
-    return [int(v) for v in text.split(",")]
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--grids", type=_ints, default="32,50,100,256", help="square grid sides, comma-separated")
-    p.add_argument("--batches", type=_ints, default="1,64,256", help="JAX batch sizes (fires), comma-separated")
+    p.add_argument("--grids", type=common.ints, default="32,50,100,256", help="square grid sides, comma-separated")
+    p.add_argument("--batches", type=common.ints, default="1,64,256", help="JAX batch sizes (fires), comma-separated")
     p.add_argument("--neighbours", type=int, default=16, choices=(8, 16, 32), help="stencil size")
     p.add_argument("--wind-kmh", type=float, default=20.0, help="10-m wind speed, km/h")
     p.add_argument("--wind-from-deg", type=float, default=270.0, help="wind direction FROM, degrees (270 = west)")
