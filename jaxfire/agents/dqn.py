@@ -157,10 +157,7 @@ def build(config: DQNConfig, env=None, env_params=None, test_params=None) -> Lea
         return RunnerState(params, params, optimizer.init(params), env_state, obs, replay,
                            jnp.zeros(E, jnp.float32), key, jnp.int32(0))
 
-    def loss_fn(params, target_params, batch):
-        start, end, action, n_step_return, discount = batch
-        obs, _ = observe(env, env_params, start)
-        next_obs, next_mask = observe(env, env_params, end)
+    def loss_fn(params, target_params, obs, action, n_step_return, discount, next_obs, next_mask):
         q = network.apply(params, obs).reshape(B, -1)[jnp.arange(B), action]
         next_target = network.apply(target_params, next_obs)
         chooser = network.apply(params, next_obs) if config.double else next_target
@@ -171,8 +168,12 @@ def build(config: DQNConfig, env=None, env_params=None, test_params=None) -> Lea
 
     def gradient_step(carry, key):
         params, opt_state, target_params, replay = carry
-        batch = replay_lib.sample(key, replay, B, config.n_step, config.gamma)
-        loss, grads = jax.value_and_grad(loss_fn)(params, target_params, batch)
+        start, end, action, n_step_return, discount = replay_lib.sample(key, replay, B, config.n_step, config.gamma)
+        # Observations are rebuilt outside the differentiated function: inside it XLA made a step ~30x slower.
+        obs, _ = observe(env, env_params, start)
+        next_obs, next_mask = observe(env, env_params, end)
+        loss, grads = jax.value_and_grad(loss_fn)(params, target_params, obs, action, n_step_return, discount,
+                                                  next_obs, next_mask)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return (optax.apply_updates(params, updates), opt_state, target_params, replay), loss
 
@@ -199,7 +200,7 @@ def build(config: DQNConfig, env=None, env_params=None, test_params=None) -> Lea
             return carry, losses.mean()
 
         carry = (state.params, state.opt_state, state.target_params, replay)
-        (params, opt_state, _, _), loss = jax.lax.cond(ready, learn, lambda c: (c, jnp.float32(jnp.nan)), carry)
+        (params, opt_state, _, _), loss = jax.lax.cond(ready, learn, lambda c: (c, jnp.float32(0.0)), carry)
         if config.target_period > 0:
             refresh = (state.update + 1) % config.target_period == 0
             target_params = jax.tree.map(lambda p, t: jnp.where(refresh, p, t), params, state.target_params)
@@ -209,7 +210,7 @@ def build(config: DQNConfig, env=None, env_params=None, test_params=None) -> Lea
         episode_return = state.episode_return + reward
         finished = done.sum()
         metrics = {
-            "epsilon": epsilon, "loss": loss, "reward": reward.mean(),
+            "epsilon": epsilon, "loss": loss, "learning": ready, "reward": reward.mean(),
             "episodes": finished,
             "episode_return": jnp.where(done, episode_return, 0.0).sum() / jnp.maximum(finished, 1),
             "final_burned_fraction": jnp.where(done, info["burned_fraction"], 0.0).sum() / jnp.maximum(finished, 1),
@@ -276,3 +277,16 @@ def single_landscape_params(landscape, weather, budget_cells) -> EnvParams:
                           burn_probability=jnp.zeros((1, 1) + landscape.shape, jnp.float32))
     return EnvParams(pool=landscapes.stack([landscape]), scenarios=scenarios,
                      budget_cells=jnp.asarray([budget_cells], jnp.int32), max_steps_in_episode=1)
+
+
+def load_policy(run_dir) -> PlacementPolicy:
+    """The greedy policy of a run's latest checkpoint (``experiments.train_dqn`` writes run folders).
+
+    Reads ``config.json`` and only the checkpoint's ``params`` item (:func:`jaxfire.agents.checkpoint.restore_params`),
+    so no environment or scenario bank is rebuilt; the policy works on any grid size.
+    """
+    from jaxfire.agents import checkpoint  # checkpoint imports this module
+
+    config = checkpoint.load_config(run_dir)
+    network = QNetwork(config.features, config.dilations, config.dueling)
+    return PlacementPolicy(checkpoint.restore_params(run_dir), network, config.neighbours)

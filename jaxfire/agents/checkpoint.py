@@ -1,0 +1,114 @@
+"""Training checkpoints (orbax) and run configs (JSON) in a run folder.
+
+Layout of ``run_dir``:
+
+* ``checkpoints/<step>/state``: the whole :class:`~jaxfire.agents.dqn.RunnerState` pytree (network and target
+  parameters, optimizer state, environment states, observations, replay buffer, running returns, PRNG key and
+  update counter) after ``step`` updates; typed PRNG keys are stored as their raw ``uint32`` key data.
+* ``checkpoints/<step>/params``: the online network parameters again (small), so :func:`restore_params` reads a
+  policy without a template and without rebuilding the environment.
+* ``config.json``: ``{"dqn": <DQNConfig fields>, ...}`` plus any run settings given to :func:`save_config`.
+
+The last ``MAX_TO_KEEP`` checkpoints are kept.  Saves are synchronous, so a checkpoint is complete on disk (orbax
+writes it to a temporary folder and renames it) when :func:`save` returns, and restores are bit-identical.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import jax
+import orbax.checkpoint as ocp
+
+from jaxfire.agents.dqn import DQNConfig
+
+MAX_TO_KEEP = 3
+
+
+def _manager(run_dir) -> ocp.CheckpointManager:
+    options = ocp.CheckpointManagerOptions(max_to_keep=MAX_TO_KEEP, create=True, enable_async_checkpointing=False)
+    return ocp.CheckpointManager(Path(run_dir).absolute() / "checkpoints", options=options,
+                                 item_names=("state", "params"))
+
+
+def _is_key(x) -> bool:
+    return jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
+
+
+def _flat(tree) -> dict:
+    """``{"a.b.0": leaf}`` for every leaf of ``tree``, typed PRNG keys replaced by their ``uint32`` key data.
+
+    Orbax then sees only a dict of arrays: it rebuilds containers by unflattening with placeholder leaves, which
+    classes that validate their fields on construction (e.g. :class:`~jaxfire.weather.Weather`) reject.
+    """
+    return {_name(path): jax.random.key_data(x) if _is_key(x) else x
+            for path, x in jax.tree_util.tree_flatten_with_path(tree)[0]}
+
+
+def _name(path) -> str:
+    return jax.tree_util.keystr(path, simple=True, separator=".")
+
+
+def save(run_dir, step: int, runner_state) -> None:
+    """Write ``runner_state`` as checkpoint ``step`` (dropping the oldest beyond the last ``MAX_TO_KEEP``)."""
+    with _manager(run_dir) as manager:
+        manager.save(int(step), args=ocp.args.Composite(state=ocp.args.StandardSave(_flat(runner_state)),
+                                                         params=ocp.args.StandardSave(runner_state.params)))
+
+
+def latest_step(run_dir) -> int | None:
+    """The step of the newest checkpoint in ``run_dir``, ``None`` when there is none."""
+    if not (Path(run_dir) / "checkpoints").is_dir():
+        return None
+    with _manager(run_dir) as manager:
+        return manager.latest_step()
+
+
+def _step(manager: ocp.CheckpointManager, run_dir, step: int | None) -> int:
+    step = manager.latest_step() if step is None else step
+    if step is None or step not in manager.all_steps():
+        raise FileNotFoundError(f"no checkpoint {'' if step is None else step} in {Path(run_dir) / 'checkpoints'}")
+    return step
+
+
+def restore(run_dir, template, step: int | None = None):
+    """The runner state of checkpoint ``step`` (default: the latest), shaped like ``template``.
+
+    ``template`` is a runner state of the same configuration, concrete or abstract (``jax.eval_shape`` of the
+    learner's ``init``); its typed PRNG keys are rebuilt with their implementation.
+    """
+    abstract = jax.eval_shape(_flat, template)
+    with _manager(run_dir) as manager:
+        step = _step(manager, run_dir, step)
+        flat = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract))).state
+    leaves, treedef = jax.tree_util.tree_flatten_with_path(template)
+    # A key dtype carries its implementation (``KeyTy._impl``; ``jax.random.key_impl`` rejects abstract keys).
+    return jax.tree.unflatten(treedef, [jax.random.wrap_key_data(flat[_name(path)], impl=x.dtype._impl)
+                                        if _is_key(x) else flat[_name(path)] for path, x in leaves])
+
+
+def restore_params(run_dir, step: int | None = None):
+    """The online network parameters of checkpoint ``step`` (default: the latest); no template needed."""
+    with _manager(run_dir) as manager:
+        step = _step(manager, run_dir, step)
+        return manager.restore(step, args=ocp.args.Composite(params=ocp.args.StandardRestore())).params
+
+
+def save_config(run_dir, config, **settings) -> None:
+    """Write ``run_dir/config.json``: the :class:`~jaxfire.agents.dqn.DQNConfig` and JSON-able run ``settings``."""
+    Path(run_dir).mkdir(parents=True, exist_ok=True)
+    (Path(run_dir) / "config.json").write_text(json.dumps({"dqn": dataclasses.asdict(config), **settings}, indent=2))
+
+
+def load_settings(run_dir) -> dict:
+    """The run settings saved beside the config by :func:`save_config`."""
+    settings = json.loads((Path(run_dir) / "config.json").read_text())
+    settings.pop("dqn")
+    return settings
+
+
+def load_config(run_dir) -> DQNConfig:
+    """The :class:`~jaxfire.agents.dqn.DQNConfig` of ``run_dir/config.json`` (lists back to tuples)."""
+    fields = json.loads((Path(run_dir) / "config.json").read_text())["dqn"]
+    return DQNConfig(**{name: tuple(value) if isinstance(value, list) else value for name, value in fields.items()})
