@@ -29,12 +29,10 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import contextlib
-import datetime
 import functools
 import json
 import multiprocessing
 import os
-import platform
 import statistics
 import time
 
@@ -109,13 +107,6 @@ def _init_worker(arrays):
 
 def _worker_fire(ignition):
     return _fire(_WORKER_ARRAYS, ignition)
-
-
-def machine() -> dict:
-    """Description of the machine and software the benchmark ran on."""
-    return {"processor": platform.processor() or platform.machine(), "platform": platform.platform(),
-            "cpu_count": os.cpu_count(), "jax": jax.__version__, "numpy": np.__version__,
-            "devices": [str(d) for d in jax.devices()], "date": datetime.datetime.now().isoformat(timespec="seconds")}
 
 
 def _row(method, n, batch, first, median, burned):
@@ -229,7 +220,7 @@ def _table(header: list[str], lines: list[list]) -> str:
 def main(argv=None) -> dict:
     """Run the benchmark, print the tables; returns what ``--json`` writes."""
     args = parse_args(argv)
-    info = machine()
+    info = common.machine_description()
     print(f"machine: {info}", flush=True)
     rows, summaries, notes = [], [], []
     for n in args.grids:

@@ -154,8 +154,10 @@ def describe_machine_line(info: dict) -> str:
             f"jax {get('jax')} ({get('backend')}, {get('device_count')} device(s)){accel}; {get('date')}")
 
 
-def ints(text: str) -> list[int]:
-    """Comma-separated integers (an argparse ``type``)."""
+def ints(text) -> list[int]:
+    """Comma-separated integers (an argparse ``type``; a list of numbers passes through)."""
+    if isinstance(text, (list, tuple)):
+        return [int(v) for v in text]
     return [int(v) for v in str(text).split(",") if v.strip()]
 
 

@@ -65,12 +65,6 @@ QUICK = dict(grids="32,64", batches="64,256", repeats=2, num_envs=16, env_grid=3
 
 
 # ---------------------------------------------------------------------------------------------------- arguments
-def _ints(text) -> list[int]:
-    if isinstance(text, (list, tuple)):
-        return [int(v) for v in text]
-    return [int(v) for v in str(text).split(",") if v.strip()]
-
-
 def build_parser() -> argparse.ArgumentParser:
     full, quick = FULL, QUICK
 
@@ -152,9 +146,9 @@ def resolve(args: argparse.Namespace) -> argparse.Namespace:
         if getattr(args, name) is None:
             setattr(args, name, value)
     for name in ("grids", "batches", "baseline_grids", "train_features"):
-        setattr(args, name, _ints(getattr(args, name)))
+        setattr(args, name, common.ints(getattr(args, name)))
     if isinstance(args.scaling, str):
-        args.scaling = _ints(args.scaling)
+        args.scaling = common.ints(args.scaling)
     sections = [s.strip() for s in str(args.sections).split(",") if s.strip()] \
         if isinstance(args.sections, str) else list(args.sections)
     unknown = set(sections) - set(SECTIONS)
