@@ -4,8 +4,10 @@ Conventions: arrays ``[row, col]``, row 0 = north; times in minutes; a treatment
 (:meth:`~jaxfire.landscape.Landscape.with_fuel_breaks` applies it).
 
 Every baseline has the signature ``name(key, landscape, weather, budget_cells, *, ignitions=None,
-num_ignitions=64, ignition_probability=None, max_minutes=480.0, neighbours=16, **method_specific)`` and
-returns exactly ``budget_cells`` distinct burnable cells.  ``budget_cells`` is validated when concrete
+num_ignitions=64, ignition_probability=None, max_minutes=480.0, neighbours=16, ranked=False, **method_specific)``
+and returns exactly ``budget_cells`` distinct burnable cells.  With ``ranked=True`` it returns instead the order
+in which it picks cells, ``int32[H, W]`` ranks (0 = first; the plan is ``rank < budget_cells``), as
+demonstrations replay a plan (:mod:`jaxfire.agents.dqn`).  ``budget_cells`` is validated when concrete
 (``ValueError`` when negative, above the number of burnable cells, or when no cell is burnable); a traced
 budget also works (cells are picked by ``rank < budget_cells``).  Without ``ignitions`` (``int[N, 2]``) the
 fires start at ``num_ignitions`` cells drawn with ``key`` by :func:`sample_ignitions`.  Ties between equal
@@ -125,14 +127,25 @@ def _order(score, eligible, tie_key=None) -> jnp.ndarray:
 
 
 @jax.jit
+def cell_ranks(score, eligible, tie_key=None) -> jnp.ndarray:
+    """``int32[H, W]``: each cell's place when ``eligible`` cells are taken by decreasing ``score`` (0 = first;
+    ineligible cells after every eligible one; ties broken as in :func:`_order`)."""
+    return jnp.zeros(score.size, jnp.int32).at[_order(score, eligible, tie_key)].set(
+        jnp.arange(score.size, dtype=jnp.int32)).reshape(score.shape)
+
+
+@jax.jit
 def top_cells(score, eligible, budget_cells, tie_key=None) -> jnp.ndarray:
     """``bool[H, W]``: the ``budget_cells`` ``eligible`` cells with the highest ``score`` (``[H, W]``).
 
     Rank-based, so ``budget_cells`` may be traced; fewer cells come back only when fewer are eligible.
-    Ties are broken as in :func:`_order`.
     """
-    rank = jnp.zeros(score.size, jnp.int32).at[_order(score, eligible, tie_key)].set(jnp.arange(score.size))
-    return (rank.reshape(score.shape) < budget_cells) & eligible
+    return (cell_ranks(score, eligible, tie_key) < budget_cells) & eligible
+
+
+def _pick(score, eligible, budget_cells, tie_key, ranked: bool) -> jnp.ndarray:
+    """A score-based baseline's answer: :func:`cell_ranks` when ``ranked``, else :func:`top_cells`."""
+    return cell_ranks(score, eligible, tie_key) if ranked else top_cells(score, eligible, budget_cells, tie_key)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -174,18 +187,19 @@ def _burn_probability(grid: SpreadGrid, ignitions, max_minutes) -> jnp.ndarray:
 
 
 def random(key, landscape: Landscape, weather: Weather, budget_cells, *, ignitions=None, num_ignitions=64,
-           ignition_probability=None, max_minutes=480.0, neighbours=16) -> jnp.ndarray:
+           ignition_probability=None, max_minutes=480.0, neighbours=16, ranked=False) -> jnp.ndarray:
     """``budget_cells`` burnable cells uniformly at random (weather and ignition arguments unused)."""
     check_budget(landscape, budget_cells)
-    return top_cells(jnp.zeros(landscape.shape), landscape.burnable, budget_cells, key)
+    return _pick(jnp.zeros(landscape.shape), landscape.burnable, budget_cells, key, ranked)
 
 
 def burn_probability(key, landscape: Landscape, weather: Weather, budget_cells, *, ignitions=None,
-                     num_ignitions=64, ignition_probability=None, max_minutes=480.0, neighbours=16) -> jnp.ndarray:
+                     num_ignitions=64, ignition_probability=None, max_minutes=480.0, neighbours=16,
+                     ranked=False) -> jnp.ndarray:
     """The cells burned by the most fires (as :func:`jaxfire.fire.burn_probability`)."""
     ignitions, tie_key = _setup(key, landscape, budget_cells, ignitions, num_ignitions, ignition_probability)
     score = _burn_probability(fire.spread_grid(landscape, weather, neighbours), ignitions, max_minutes)
-    return top_cells(score, landscape.burnable, budget_cells, tie_key)
+    return _pick(score, landscape.burnable, budget_cells, tie_key, ranked)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -307,12 +321,12 @@ def _domirank(grid: SpreadGrid, sigma, dense_max_cells: int, power_iterations: i
 
 
 def domirank(key, landscape: Landscape, weather: Weather, budget_cells, *, ignitions=None, num_ignitions=64,
-             ignition_probability=None, max_minutes=480.0, neighbours=16, sigma=None,
+             ignition_probability=None, max_minutes=480.0, neighbours=16, ranked=False, sigma=None,
              dense_max_cells: int = 4096) -> jnp.ndarray:
     """The cells of highest DomiRank (:func:`domirank_scores`; ignition, cap and stencil arguments unused)."""
     check_budget(landscape, budget_cells)
     gamma, _ = domirank_scores(landscape, weather, sigma, dense_max_cells=dense_max_cells)
-    return top_cells(gamma, landscape.burnable, budget_cells, key)
+    return _pick(gamma, landscape.burnable, budget_cells, key, ranked)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -383,11 +397,11 @@ def dpv_scores(landscape: Landscape, weather: Weather, ignitions, max_minutes=48
 
 
 def dpv(key, landscape: Landscape, weather: Weather, budget_cells, *, ignitions=None, num_ignitions=64,
-        ignition_probability=None, max_minutes=480.0, neighbours=16) -> jnp.ndarray:
+        ignition_probability=None, max_minutes=480.0, neighbours=16, ranked=False) -> jnp.ndarray:
     """The cells of highest downstream protection value (:func:`dpv_scores`)."""
     ignitions, tie_key = _setup(key, landscape, budget_cells, ignitions, num_ignitions, ignition_probability)
     score = dpv_scores(landscape, weather, ignitions, max_minutes, neighbours)
-    return top_cells(score, landscape.burnable, budget_cells, tie_key)
+    return _pick(score, landscape.burnable, budget_cells, tie_key, ranked)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -397,28 +411,31 @@ def dpv(key, landscape: Landscape, weather: Weather, budget_cells, *, ignitions=
 @functools.partial(jax.jit, static_argnames="candidates")
 def greedy_search(grid: SpreadGrid, burnable, ignitions, budget_cells, tie_key, max_minutes=480.0,
                   candidates: int = 32) -> jnp.ndarray:
-    """The plan ``bool[H, W]`` of :func:`greedy` from a landscape's step times ``grid`` and fuel mask
-    ``burnable``; ``budget_cells`` may be traced (a ``lax.fori_loop`` over rounds)."""
+    """The ranks ``int32[H, W]`` of :func:`greedy` from a landscape's step times ``grid`` and fuel mask
+    ``burnable``: the round that treated each cell, ``H * W`` for cells never treated.  ``budget_cells`` may be
+    traced (a ``lax.fori_loop`` over rounds)."""
     H, W = burnable.shape
     K = min(candidates, H * W)
 
     def burned_fraction(treated):
         return jnp.isfinite(_fire_times(treat_grid(grid, burnable, treated), ignitions, max_minutes)).mean()
 
-    def add_one(_, treated):
+    def add_one(round_, rank):
+        treated = rank < H * W
         score = _dpv(treat_grid(grid, burnable, treated), ignitions, max_minutes)
         open_cells = burnable & ~treated
         cells = _order(score, open_cells, tie_key)[:K]
         masks = treated | (jnp.arange(H * W) == cells[:, None]).reshape(K, H, W)
         valid = open_cells.ravel()[cells]
         best = jnp.argmin(jnp.where(valid, jax.vmap(burned_fraction)(masks), INF))
-        return jnp.where(valid[best], masks[best], treated)
+        return rank.ravel().at[cells[best]].min(jnp.where(valid[best], round_, H * W)).reshape(H, W)
 
-    return lax.fori_loop(0, budget_cells, add_one, jnp.zeros((H, W), bool))
+    return lax.fori_loop(0, budget_cells, add_one, jnp.full((H, W), H * W, jnp.int32))
 
 
 def greedy(key, landscape: Landscape, weather: Weather, budget_cells, *, ignitions=None, num_ignitions=64,
-           ignition_probability=None, max_minutes=480.0, neighbours=16, candidates: int = 32) -> jnp.ndarray:
+           ignition_probability=None, max_minutes=480.0, neighbours=16, ranked=False,
+           candidates: int = 32) -> jnp.ndarray:
     """Greedy simulation search: ``budget_cells`` rounds, each treating one more cell.
 
     Each round recomputes DPV (:func:`dpv_scores`) on the landscape treated so far, takes the ``candidates``
@@ -428,7 +445,8 @@ def greedy(key, landscape: Landscape, weather: Weather, budget_cells, *, ignitio
     """
     ignitions, tie_key = _setup(key, landscape, budget_cells, ignitions, num_ignitions, ignition_probability)
     grid = fire.spread_grid(landscape, weather, neighbours)
-    return greedy_search(grid, landscape.burnable, ignitions, budget_cells, tie_key, max_minutes, candidates)
+    rank = greedy_search(grid, landscape.burnable, ignitions, budget_cells, tie_key, max_minutes, candidates)
+    return rank if ranked else rank < budget_cells
 
 
 BASELINES = {"random": random, "burn_probability": burn_probability, "domirank": domirank, "dpv": dpv,

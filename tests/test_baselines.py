@@ -38,6 +38,10 @@ def test_exact_budget_of_burnable_cells_deterministic(name, land):
     assert plans[0].dtype == bool and plans[0].shape == SHAPE
     assert plans[0].sum() == 5 and not (plans[0] & ~np.asarray(land.burnable)).any()
     np.testing.assert_array_equal(plans[0], plans[1])
+    # ranked=True gives the picking order: its first 5 cells are the plan, each rank used once.
+    rank = np.asarray(method(KEY, land, WEATHER, 5, num_ignitions=16, ranked=True))
+    assert rank.dtype == np.int32 and sorted(rank[plans[0]]) == [0, 1, 2, 3, 4]
+    np.testing.assert_array_equal(rank < 5, plans[0])
 
 
 @pytest.mark.parametrize("name", sorted(baselines.BASELINES))
