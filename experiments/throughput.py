@@ -328,7 +328,7 @@ def training(args, mesh=None) -> dict:
     # The environment of dqn.make_env on the whole pool: no held-out test pool (its scenario bank would be one
     # more compilation that a throughput measurement never uses).
     env = FuelBreakEnv((config.grid, config.grid), ignitions_per_evaluation=config.ignitions,
-                       neighbours=config.neighbours, burn_probability_channel=False)
+                       neighbours=config.neighbours, planning_ignitions=config.planning_ignitions)
     pool = pools.synthetic_pool(jax.random.key(config.landscape_seed), config.num_landscapes, (config.grid,) * 2)
     env_params = env.make_params(
         jax.random.key(config.landscape_seed + 1), pool, budget_fraction=config.budget,

@@ -29,8 +29,14 @@ Observation ``float32[H, W, C]`` (channels last):
 10  treatment mask (1 = fuel break)
 11  valid-action mask (1 = burnable and not yet treated)
 12  remaining budget / total budget (a constant plane)
-13  burn probability of the episode's ignitions on the current landscape (if ``burn_probability_channel``)
+13  planning burn probability: untreated burn probability of ``planning_ignitions`` fires (if > 0)
+14  planning downstream protection value (DPV) of the same fires, divided by its maximum (if > 0)
 ==  ===========================================================================================
+
+The planning channels carry what a planner's simulations give before any treatment, the information the
+``burn_probability`` and ``dpv`` heuristics (:mod:`jaxfire.baselines`) work from.  Their fires are drawn
+independently of the episode's ignitions, which stay hidden: the reward is judged on fires the agent never sees,
+as a plan is judged on future fires.  Planning maps are computed once per scenario (:func:`planning_maps`).
 
 Treated cells are non-burnable, so their rate and intensity channels are 0.  Action: a cell index in
 ``[0, H * W)`` (``cells_per_step == 1``) or ``int[cells_per_step]`` indices.  Invalid cells (non-burnable, already
@@ -48,11 +54,12 @@ import numpy as np
 from flax import struct
 from gymnax.environments import environment, spaces
 
-from jaxfire import fire, rothermel
+from jaxfire import baselines, fire, rothermel
 from jaxfire.landscape import Landscape, pool as pools
 from jaxfire.weather import Weather, moisture as moisture_vector
 
-OBS_CHANNELS = 13
+OBS_CHANNELS = 13     # without the two planning channels
+PLANNING_CHANNELS = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,6 +90,8 @@ class Scenarios:
     weather: Weather                # fields [P, K] (moisture [P, K, 5])
     burned_count: jnp.ndarray       # int32[P, K] untreated burned cells summed over the N fires
     burn_probability: jnp.ndarray   # float32[P, K, H, W] untreated burn probability
+    planning: jnp.ndarray           # float32[P, K, H, W, 2 or 0] planning channels (see the module docstring)
+    planning_ignitions: jnp.ndarray  # int32[P, K, M, 2] the fires behind them (M = planning_ignitions, may be 0)
 
 
 @struct.dataclass
@@ -142,13 +151,15 @@ class FuelBreakEnv(environment.Environment[EnvState, EnvParams]):
     """Place fuel breaks on a pool of ``[H, W]`` landscapes (see the module docstring for the spaces)."""
 
     def __init__(self, shape: tuple[int, int], ignitions_per_evaluation: int = 32, cells_per_step: int = 1,
-                 neighbours: int = 16, burn_probability_channel: bool = True):
+                 neighbours: int = 16, planning_ignitions: int = 64):
         super().__init__()
+        if planning_ignitions < 0:
+            raise ValueError(f"planning_ignitions must be >= 0, got {planning_ignitions}")
         self.shape = tuple(shape)
         self.ignitions_per_evaluation = ignitions_per_evaluation
         self.cells_per_step = cells_per_step
         self.neighbours = neighbours
-        self.burn_probability_channel = burn_probability_channel
+        self.planning_ignitions = planning_ignitions
 
     # ------------------------------------------------------------------ parameters
     def make_params(self, key, pool: Landscape, *, budget_fraction: float = 0.05, max_minutes: float = 480.0,
@@ -161,7 +172,8 @@ class FuelBreakEnv(environment.Environment[EnvState, EnvParams]):
           pool: landscapes ``[P, H, W]`` (see :mod:`jaxfire.landscape.pool`) or a single ``[H, W]`` landscape.
           budget_fraction: fuel-break cells per episode as a fraction of each landscape's burnable cells.
           max_minutes: fire duration cap, minutes.
-          scenarios_per_landscape: ``K`` weather + ignition-set draws per landscape.
+          scenarios_per_landscape: ``K`` weather + ignition-set draws per landscape (each with its own planning
+            fires when ``planning_ignitions > 0``).
           distribution: weather and ignition distribution.
         """
         if pool.fuel_model.ndim == 2:
@@ -175,7 +187,7 @@ class FuelBreakEnv(environment.Environment[EnvState, EnvParams]):
             raise ValueError(f"landscape(s) {np.flatnonzero(burnable == 0).tolist()} of the pool have no burnable cells")
         budget = np.maximum(1, np.floor(budget_fraction * burnable)).astype(np.int32)
         scenarios = _scenario_bank(key, pool, distribution, scenarios_per_landscape, self.ignitions_per_evaluation,
-                                   float(max_minutes), self.neighbours)
+                                   float(max_minutes), self.neighbours, self.planning_ignitions)
         steps = int(np.ceil(budget.max() / self.cells_per_step))
         return EnvParams(pool=pool, scenarios=scenarios, budget_cells=jnp.asarray(budget),
                          max_minutes=float(max_minutes), max_steps_in_episode=2 * steps + 8)
@@ -219,7 +231,7 @@ class FuelBreakEnv(environment.Environment[EnvState, EnvParams]):
         """Rebuild an episode state from its compact description (e.g. a replay-buffer entry).
 
         The scenario comes back from the bank; the burned counts and the burn-probability map are not stored, so
-        they are zero: observations rebuilt this way are exact only without ``burn_probability_channel``.
+        they are zero (observations do not use them).
         """
         bank = jax.tree.map(lambda x: x[landscape_index, scenario_index], params.scenarios)
         return EnvState(
@@ -264,9 +276,8 @@ class FuelBreakEnv(environment.Environment[EnvState, EnvParams]):
                     self.action_mask(state, params).astype(jnp.float32),
                     jnp.full(self.shape, 1.0 - state.placed / jnp.maximum(state.budget_cells, 1)),
                     ]
-        if self.burn_probability_channel:
-            channels.append(state.burn_probability)
-        return jnp.stack(channels, -1).astype(jnp.float32)
+        planning = params.scenarios.planning[state.landscape_index, state.scenario_index]
+        return jnp.concatenate([jnp.stack(channels, -1), planning], -1).astype(jnp.float32)
 
     # ------------------------------------------------------------------ spaces
     @property
@@ -279,7 +290,7 @@ class FuelBreakEnv(environment.Environment[EnvState, EnvParams]):
 
     @property
     def num_channels(self) -> int:
-        return OBS_CHANNELS + int(self.burn_probability_channel)
+        return OBS_CHANNELS + PLANNING_CHANNELS * (self.planning_ignitions > 0)
 
     def action_space(self, params: EnvParams | None = None):
         if self.cells_per_step == 1:
@@ -301,21 +312,39 @@ def _fraction(burned_count, num_fires: int, shape) -> jnp.ndarray:
     return burned_count.astype(jnp.float32) / (num_fires * shape[0] * shape[1])
 
 
-def _scenario_bank(key, pool, distribution, count, num_ignitions, max_minutes, neighbours) -> Scenarios:
-    """Draw ``count`` scenarios per landscape and burn each on the untreated landscape."""
+def planning_maps(landscape: Landscape, weather: Weather, ignitions, max_minutes: float, neighbours: int = 16):
+    """The planning channels ``float32[H, W, 2]`` of fires from ``ignitions`` ``int[M, 2]`` on the untreated landscape:
+    burn probability and downstream protection value divided by its maximum (:func:`jaxfire.baselines.dpv_scores`)."""
+    probability = fire.burn_probability(landscape, weather, ignitions, max_minutes, neighbours)
+    dpv = baselines.dpv_scores(landscape, weather, ignitions, max_minutes, neighbours)
+    return jnp.stack([probability, dpv / jnp.maximum(dpv.max(), 1.0)], -1)
+
+
+def _scenario_bank(key, pool, distribution, count, num_ignitions, max_minutes, neighbours,
+                   planning_ignitions) -> Scenarios:
+    """Draw ``count`` scenarios per landscape, burn each on the untreated landscape, add its planning maps."""
 
     def one_landscape(args):
         land_key, landscape = args
-        weather_key, ignition_key = jax.random.split(land_key)
+        weather_key, ignition_key, planning_key = jax.random.split(land_key, 3)
         weather = _draw_weather(weather_key, distribution, count)
-        ignitions = jax.vmap(lambda k: draw_ignitions(k, landscape.burnable, num_ignitions,
-                                                      distribution.ignition_probability))(
-            jax.random.split(ignition_key, count))
+
+        def ignition_sets(key, n):
+            return jax.vmap(lambda k: draw_ignitions(k, landscape.burnable, n, distribution.ignition_probability))(
+                jax.random.split(key, count))
+
+        ignitions = ignition_sets(ignition_key, num_ignitions)
         grids = jax.vmap(fire.spread_grid, in_axes=(None, 0, None))(landscape, weather, neighbours)
         times = jax.vmap(jax.vmap(fire.solve, in_axes=(None, 0, None)), in_axes=(0, 0, None))(
             grids, ignitions, max_minutes)
         probability, burned_count = jax.vmap(_burn_summary)(times)
-        return Scenarios(ignitions, weather, burned_count, probability)
+        planning_fires = ignition_sets(planning_key, planning_ignitions)
+        if planning_ignitions:
+            planning = jax.vmap(planning_maps, in_axes=(None, 0, 0, None, None))(
+                landscape, weather, planning_fires, max_minutes, neighbours)
+        else:
+            planning = jnp.zeros(probability.shape + (0,), jnp.float32)
+        return Scenarios(ignitions, weather, burned_count, probability, planning, planning_fires)
 
     keys = jax.random.split(key, pools.size(pool))
     return jax.jit(lambda keys, pool: jax.lax.map(one_landscape, (keys, pool)))(keys, pool)

@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxfire import landscape
+from jaxfire import baselines, landscape
 from jaxfire.agents import dqn, replay as replay_lib
 from jaxfire.agents.networks import QNetwork, masked_argmax
 from jaxfire.env import FuelBreakEnv, ScenarioDistribution
@@ -41,7 +41,9 @@ def test_buffer_wraps_around_and_samples_only_written_entries():
     assert set(starts) == {3, 4, 5, 6, 7}     # entries 0-2 were overwritten; 8-10 lack 3 successors
     np.testing.assert_allclose(np.asarray(ret), 3 * starts + 3)  # t + (t+1) + (t+2)
     np.testing.assert_array_equal(np.asarray(end["placed"]), starts + 3)
-    assert replay_lib.bytes_per_transition(2500) == 313 + 21
+    empty = replay_lib.create(2, 4, 2500)
+    stored = sum(leaf.nbytes for leaf in jax.tree.leaves(empty) if leaf.ndim >= 2) / (2 * 4)
+    assert replay_lib.bytes_per_transition(2500) == stored == 313 + 22
 
 
 def test_masked_argmax_never_picks_a_masked_cell():
@@ -90,10 +92,29 @@ def corridor(shape=(9, 9), neck_row=4):
     return landscape.from_arrays(fuel, np.zeros(shape), np.zeros(shape)), (neck_row, wall)
 
 
+def single_cell_gains(land, params) -> np.ndarray:
+    """Brute force: the expected reward ``float[H, W]`` of treating each single cell, over the bank's scenarios."""
+    from jaxfire import fire
+
+    H, W = land.shape
+    scenarios = params.scenarios
+    weathers = jax.tree.map(lambda x: x[0], scenarios.weather)
+
+    def burned(treated):
+        per_scenario = jax.vmap(fire.expected_burned_fraction, in_axes=(None, 0, 0, None))(
+            land.with_fuel_breaks(treated), weathers, scenarios.ignitions[0], 480.0)
+        return per_scenario.mean()
+
+    cells = jnp.eye(H * W, dtype=bool).reshape(-1, H, W)
+    gains = float(burned(jnp.zeros((H, W), bool))) - np.asarray(jax.lax.map(burned, cells)).reshape(H, W)
+    return np.where(np.asarray(land.burnable), gains, -np.inf)
+
+
 def test_probe_learns_the_known_best_cell():
-    """Budget 1, ignitions only west of the wall: the neck is the best cell by far; DQN must find it."""
+    """Budget 1, ignitions only west of the wall: only cells at the neck cut the fires off the east half (the neck
+    and its two neighbours in the corridor row gain ~40x any other cell); DQN must pick a near-best one."""
     land, neck = corridor()
-    env = FuelBreakEnv(land.shape, ignitions_per_evaluation=4, burn_probability_channel=False)
+    env = FuelBreakEnv(land.shape, ignitions_per_evaluation=4, planning_ignitions=0)
     west = np.zeros(land.shape)
     west[:, :3] = 1.0
     params = env.make_params(jax.random.key(0), land, budget_fraction=0.02, scenarios_per_landscape=4,
@@ -103,9 +124,54 @@ def test_probe_learns_the_known_best_cell():
     assert int(params.budget_cells[0]) == 1
     config = dqn.DQNConfig(grid=9, num_envs=8, total_updates=250, buffer_per_env=64, batch_size=32, n_step=1,
                            learning_starts=4, features=(16, 16, 16), dilations=(1, 2, 4), epsilon_fraction=0.6,
-                           learning_rate=1e-3, target_tau=0.05)
+                           learning_rate=1e-3, target_tau=0.05, planning_ignitions=0)
     out = jax.jit(dqn.make_train(config, env, params))(jax.random.key(1))
-    policy = dqn.PlacementPolicy(out["runner_state"].params, dqn.QNetwork(config.features, config.dilations))
+    policy = dqn.PlacementPolicy(out["runner_state"].params, dqn.QNetwork(config.features, config.dilations),
+                                 config)
     weather = jax.tree.map(lambda x: x[0, 0], params.scenarios.weather)
     placed = np.asarray(policy(None, land, weather, 1))
-    assert placed.sum() == 1 and placed[neck], f"placed {np.argwhere(placed).tolist()}, neck {neck}"
+    gains = single_cell_gains(land, params)
+    ordinary = np.median(gains[np.isfinite(gains)])
+    assert gains[neck] > 20 * ordinary, "the probe lost its bottleneck"
+    assert placed.sum() == 1 and gains[placed][0] >= 0.9 * gains.max(), \
+        f"placed {np.argwhere(placed).tolist()} (gain {gains[placed][0]:.3f}); best gain {gains.max():.3f}"
+
+
+def test_demonstrations_replay_the_baseline_plan_and_pretraining_imitates_it():
+    config = dqn.DQNConfig(**{**TINY, "buffer_per_env": 64}, demo_baseline="dpv", demo_steps=40,
+                           pretrain_steps=300, learning_rate=1e-3, planning_ignitions=16)
+    learner = dqn.build(config)
+    state = jax.jit(learner.init)(jax.random.key(0))
+    replay = state.replay
+    assert int(replay.size) == 40 and bool(replay.demo[:, :40].all()) and int(state.update) == 0
+    # The first episode of environment 0 placed the DPV plan of its landscape, weather and planning fires, in DPV order.
+    end = int(np.argmax(np.asarray(replay.done[0])))
+    index, scenario = int(replay.landscape_index[0, 0]), int(replay.scenario_index[0, 0])
+    land = landscape.take(learner.env_params.pool, index)
+    weather = jax.tree.map(lambda x: x[index, scenario], learner.env_params.scenarios.weather)
+    budget = int(learner.env_params.budget_cells[index])
+    assert end + 1 == budget
+    fires = learner.env_params.scenarios.planning_ignitions[index, scenario]
+    scores = np.asarray(baselines.dpv_scores(land, weather, fires, config.max_minutes))
+    acted = np.asarray(replay.action[0, :end + 1])
+    assert len(set(acted.tolist())) == budget and np.asarray(land.burnable).ravel()[acted].all()
+    top = np.sort(np.where(np.asarray(land.burnable), scores, -1).ravel())[::-1][:budget]
+    np.testing.assert_array_equal(scores.ravel()[acted], top)  # the top cells, highest DPV first
+    plan = np.asarray(baselines.dpv(jax.random.key(9), land, weather, budget, ignitions=fires))
+    # Pre-training with the imitation loss: the greedy policy on that scenario's observations now mostly
+    # places the demonstrator's cells (random placement: 5 %).
+    greedy = jax.jit(lambda p, treated, placed: masked_argmax(learner.network.apply(p, dqn.observe(
+        learner.env, learner.env_params, dict(landscape_index=jnp.array([index]), scenario_index=jnp.array([scenario]),
+                                              treated=treated.reshape(1, -1), placed=placed[None]))[0])[0],
+        ~treated.reshape(land.shape) & land.burnable))
+    treated = np.zeros(land.shape, bool)
+    for placed in range(budget):
+        treated.ravel()[int(greedy(state.params, jnp.asarray(treated), jnp.int32(placed)))] = True
+    assert (treated & plan).sum() >= budget / 2, f"{(treated & plan).sum()} of {budget} cells agree with DPV"
+
+
+def test_bad_demonstration_settings_are_named():
+    with pytest.raises(ValueError, match="demo_baseline 'domirang'"):
+        dqn.DQNConfig(demo_baseline="domirang", demo_steps=4).validate()
+    with pytest.raises(ValueError, match="demo_steps > 0 and demo_baseline"):
+        dqn.DQNConfig(demo_baseline="dpv").validate()

@@ -6,7 +6,8 @@ import pytest
 from gymnax.wrappers.purerl import LogWrapper
 
 from jaxfire import fire, landscape
-from jaxfire.env import OBS_CHANNELS, FuelBreakEnv, ScenarioDistribution
+from jaxfire.env import OBS_CHANNELS, PLANNING_CHANNELS, FuelBreakEnv, ScenarioDistribution, planning_maps
+from jaxfire.weather import Weather
 
 SHAPE = (16, 16)
 
@@ -67,15 +68,40 @@ def test_invalid_and_repeated_cells_cost_nothing(setup):
 def test_observation_channels(setup):
     env, params, step, reset = setup
     obs, state = reset(jax.random.key(3), params)
-    assert obs.shape == SHAPE + (OBS_CHANNELS + 1,) and env.observation_space(params).shape == obs.shape
+    assert obs.shape == SHAPE + (OBS_CHANNELS + PLANNING_CHANNELS,) and env.observation_space(params).shape == obs.shape
     np.testing.assert_array_equal(obs[..., 11], np.asarray(env.action_mask(state, params), np.float32))
     np.testing.assert_allclose(obs[..., 12], 1.0)
-    np.testing.assert_allclose(obs[..., 13], state.burn_probability)
+    # Planning channels: a burn probability and a DPV scaled to max 1, zero where nothing burns; drawn from fires
+    # other than the episode's (whose burn probability the observation must not reveal).
+    probability, dpv = np.asarray(obs[..., 13]), np.asarray(obs[..., 14])
+    burnable = np.asarray(landscape.take(params.pool, int(state.landscape_index)).burnable)
+    assert 0 < probability.max() <= 1 and np.all(probability[~burnable] == 0) and dpv.max() == pytest.approx(1.0)
+    assert np.all(dpv[probability == 0] == 0)
+    assert not np.allclose(probability, np.asarray(state.burn_probability))
     cell = int(np.argmax(np.asarray(obs[..., 11]).ravel()))
     obs2, state2, *_ = step(jax.random.key(0), state, cell, params)
     r, c = divmod(cell, SHAPE[1])
     assert obs2[r, c, 10] == 1.0 and obs2[r, c, 11] == 0.0 and np.all(obs2[r, c, :5] == 0.0)
     assert float(obs2[0, 0, 12]) == pytest.approx(1 - 1 / int(state.budget_cells))
+    np.testing.assert_array_equal(obs2[..., 13:], obs[..., 13:])  # planned before treatment: static
+
+
+def test_planning_maps_on_a_strip_by_hand():
+    """A 1x6 strip of grass lit at its west end: every cell burns; cell c (c >= 1) protects the 6 - c cells from
+    itself eastward, the ignition cell protects nothing (treating it does not stop its fire)."""
+    strip = landscape.from_arrays(np.full((1, 6), 102), np.zeros((1, 6)), np.zeros((1, 6)))
+    maps = np.asarray(planning_maps(strip, Weather(), jnp.array([[0, 0]]), 10_000.0))
+    np.testing.assert_allclose(maps[0, :, 0], 1.0)
+    np.testing.assert_allclose(maps[0, :, 1], np.array([0, 5, 4, 3, 2, 1]) / 5)
+
+
+def test_no_planning_channels():
+    env = FuelBreakEnv(SHAPE, ignitions_per_evaluation=2, planning_ignitions=0)
+    params = env.make_params(jax.random.key(0), landscape.synthetic(jax.random.key(2), SHAPE), scenarios_per_landscape=1)
+    obs, _ = env.reset(jax.random.key(0), params)
+    assert obs.shape == SHAPE + (OBS_CHANNELS,) == env.observation_space(params).shape
+    with pytest.raises(ValueError, match="planning_ignitions"):
+        FuelBreakEnv(SHAPE, planning_ignitions=-1)
 
 
 def test_same_key_same_episode_and_batched_equals_looped(setup):

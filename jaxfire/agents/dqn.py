@@ -6,13 +6,21 @@ samples, rebuilds observations and takes a gradient step, and the target network
 over keys trains independent agents.  :func:`build` exposes the pieces (``init``, ``update``) for chunked runs
 with checkpoints between chunks (``experiments.train_dqn``).
 
+Demonstrations (after DQfD, Hester et al. 2018): with ``demo_baseline`` set, ``init`` also prefills the replay
+with ``demo_steps`` steps of every environment placing the baseline's plan (:mod:`jaxfire.baselines`, planning
+with the fires behind the observation's planning channels), one cell per step in the baseline's own order
+(``ranked``), and takes ``pretrain_steps`` gradient steps.  On transitions marked as demonstrations the loss adds
+``demo_weight`` times the cross-entropy of a softmax over the valid cells' Q-values against the demonstrated cell.
+(DQfD's large-margin term ``max_a [Q(s, a) + margin] - Q(s, a_demo)`` moves only two of ~10^3 actions per sample;
+here it flattened the Q-map instead of ranking cells.)  Demonstrations stay in the ring buffer until training
+overwrites them.
+
 Conventions: an *update* is one step of every environment plus, once the buffer holds ``learning_starts``
 entries per environment, ``gradient_steps`` gradient steps; rewards are the environment's (reduction of expected
 burned fraction) times ``reward_scale``; actions are flat cell indices ``row * W + col``.
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 from typing import Any, NamedTuple
 
@@ -21,68 +29,11 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from jaxfire import landscape as landscapes
+from jaxfire import baselines, landscape as landscapes
 from jaxfire.agents import replay as replay_lib
+from jaxfire.agents.config import DQNConfig
 from jaxfire.agents.networks import QNetwork, masked_argmax
-from jaxfire.env import EnvParams, FuelBreakEnv, ScenarioDistribution, Scenarios
-
-
-@dataclasses.dataclass(frozen=True)
-class DQNConfig:
-    """Every setting of a run (see ``python -m experiments.train_dqn --help`` for their meaning)."""
-
-    # Landscapes and environment.
-    grid: int = 32
-    num_landscapes: int = 32
-    test_fraction: float = 0.25
-    landscape_seed: int = 0
-    budget: float = 0.05
-    ignitions: int = 16
-    scenarios_per_landscape: int = 8
-    max_minutes: float = 480.0
-    wind_kmh_low: float = 10.0
-    wind_kmh_high: float = 30.0
-    neighbours: int = 16
-    # Agent.
-    features: tuple[int, ...] = (32, 32, 32, 32)
-    dilations: tuple[int, ...] = (1, 2, 4, 8)
-    dueling: bool = True
-    double: bool = True
-    # Learning.
-    num_envs: int = 8
-    total_updates: int = 2000
-    buffer_per_env: int = 4096
-    batch_size: int = 64
-    learning_rate: float = 3e-4
-    max_grad_norm: float = 10.0
-    gamma: float = 0.99
-    n_step: int = 3
-    reward_scale: float = 100.0
-    epsilon_start: float = 1.0
-    epsilon_end: float = 0.05
-    epsilon_fraction: float = 0.5
-    learning_starts: int = 64
-    gradient_steps: int = 1
-    target_tau: float = 0.01
-    target_period: int = 0
-
-    def validate(self) -> "DQNConfig":
-        """Raise ``ValueError`` naming the first inconsistent setting; returns ``self``."""
-        checks = [
-            (self.grid >= 4, "grid must be >= 4"),
-            (0 < self.budget <= 1, "budget must be a fraction in (0, 1]"),
-            (self.num_landscapes >= 2, "num_landscapes must be >= 2 (train and test)"),
-            (self.n_step >= 1, "n_step must be >= 1"),
-            (self.buffer_per_env > self.n_step + 1, "buffer_per_env must exceed n_step + 1"),
-            (self.batch_size >= 1 and self.num_envs >= 1, "batch_size and num_envs must be >= 1"),
-            (0 <= self.epsilon_end <= self.epsilon_start <= 1, "need 0 <= epsilon_end <= epsilon_start <= 1"),
-            (0 < self.target_tau <= 1 or self.target_period > 0, "need target_tau in (0, 1] or target_period > 0"),
-            (len(self.features) == len(self.dilations), "features and dilations need the same length"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(f"invalid DQN config: {message}")
-        return self
+from jaxfire.env import EnvParams, FuelBreakEnv, ScenarioDistribution, Scenarios, draw_ignitions, planning_maps
 
 
 class RunnerState(NamedTuple):
@@ -114,7 +65,7 @@ class Learner(NamedTuple):
 def make_env(config: DQNConfig) -> tuple[FuelBreakEnv, EnvParams, EnvParams]:
     """The environment and its train/test parameters (pool split and scenario banks) from ``config``."""
     env = FuelBreakEnv((config.grid, config.grid), ignitions_per_evaluation=config.ignitions,
-                       neighbours=config.neighbours, burn_probability_channel=False)
+                       neighbours=config.neighbours, planning_ignitions=config.planning_ignitions)
     pool = landscapes.synthetic_pool(jax.random.key(config.landscape_seed), config.num_landscapes,
                                      (config.grid, config.grid))
     train_pool, test_pool = landscapes.split(pool, config.test_fraction, config.landscape_seed)
@@ -150,32 +101,93 @@ def build(config: DQNConfig, env=None, env_params=None, test_params=None) -> Lea
     decay_updates = max(1, int(config.epsilon_fraction * config.total_updates))
 
     def init(key) -> RunnerState:
-        net_key, env_key, key = jax.random.split(key, 3)
+        net_key, env_key, demo_key, key = jax.random.split(key, 4)
         obs, env_state = jax.vmap(env.reset, in_axes=(0, None))(jax.random.split(env_key, E), env_params)
         params = network.init(net_key, obs[:1])
         replay = replay_lib.create(E, config.buffer_per_env, env.num_actions)
-        return RunnerState(params, params, optimizer.init(params), env_state, obs, replay,
-                           jnp.zeros(E, jnp.float32), key, jnp.int32(0))
+        state = RunnerState(params, params, optimizer.init(params), env_state, obs, replay,
+                            jnp.zeros(E, jnp.float32), key, jnp.int32(0))
+        return demonstrate(state, demo_key) if config.demo_steps else state
 
-    def loss_fn(params, target_params, obs, action, n_step_return, discount, next_obs, next_mask):
-        q = network.apply(params, obs).reshape(B, -1)[jnp.arange(B), action]
+    def loss_fn(params, target_params, obs, mask, action, demo, n_step_return, discount, next_obs, next_mask):
+        q_all = network.apply(params, obs).reshape(B, -1)
+        q = q_all[jnp.arange(B), action]
         next_target = network.apply(target_params, next_obs)
         chooser = network.apply(params, next_obs) if config.double else next_target
         best = masked_argmax(chooser, next_mask)
         bootstrap = next_target.reshape(B, -1)[jnp.arange(B), best]
         target = n_step_return + discount * jax.lax.stop_gradient(jnp.where(next_mask.any((1, 2)), bootstrap, 0.0))
-        return optax.huber_loss(q, target).mean()
+        loss = optax.huber_loss(q, target).mean()
+        if config.demo_steps and config.demo_weight > 0:
+            log_policy = jax.nn.log_softmax(jnp.where(mask.reshape(B, -1), q_all, -jnp.inf))
+            imitation = -log_policy[jnp.arange(B), action]
+            loss = loss + config.demo_weight * jnp.where(demo, imitation, 0.0).mean()
+        return loss
 
     def gradient_step(carry, key):
         params, opt_state, target_params, replay = carry
         start, end, action, n_step_return, discount = replay_lib.sample(key, replay, B, config.n_step, config.gamma)
         # Observations are rebuilt outside the differentiated function: inside it XLA made a step ~30x slower.
-        obs, _ = observe(env, env_params, start)
+        obs, mask = observe(env, env_params, start)
         next_obs, next_mask = observe(env, env_params, end)
-        loss, grads = jax.value_and_grad(loss_fn)(params, target_params, obs, action, n_step_return, discount,
-                                                  next_obs, next_mask)
+        loss, grads = jax.value_and_grad(loss_fn)(params, target_params, obs, mask, action, start["demo"],
+                                                  n_step_return, discount, next_obs, next_mask)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return (optax.apply_updates(params, updates), opt_state, target_params, replay), loss
+
+    def follow(target_params, params, update):
+        """The target network after ``update`` (0-based) has changed the online network to ``params``."""
+        if config.target_period > 0:
+            refresh = (update + 1) % config.target_period == 0
+            return jax.tree.map(lambda p, t: jnp.where(refresh, p, t), params, target_params)
+        return optax.incremental_update(params, target_params, config.target_tau)
+
+    def demonstrate(state: RunnerState, key) -> RunnerState:
+        """Prefill the replay with ``demo_steps`` demonstration steps per environment, then pre-train."""
+        plan_with = functools.partial(baselines.BASELINES[config.demo_baseline],
+                                      max_minutes=config.max_minutes, neighbours=config.neighbours)
+
+        def cell_order(key, env_state):  # int32[H * W]: cells in the order the demonstrator picks them
+            landscape = landscapes.take(env_params.pool, env_state.landscape_index)
+            # The demonstrator plans with the fires behind the agent's planning channels (if any).
+            fires = env_params.scenarios.planning_ignitions[env_state.landscape_index, env_state.scenario_index]
+            rank = plan_with(key, landscape, env_state.weather, env_state.budget_cells, ranked=True,
+                             ignitions=fires if config.planning_ignitions else None)
+            return jnp.argsort(rank.ravel()).astype(jnp.int32)
+
+        def replan(key, env_state, order, fresh):
+            return jnp.where(fresh[:, None], jax.vmap(cell_order)(jax.random.split(key, E), env_state), order)
+
+        def demo_step(carry, key):
+            env_state, order, replay = carry
+            plan_key, step_key = jax.random.split(key)
+            action = order[jnp.arange(E), env_state.placed]
+            _, next_state, reward, terminated, truncated, _ = vmap_step(
+                jax.random.split(step_key, E), env_state, action, env_params)
+            done = terminated | truncated
+            replay = replay_lib.add(replay, env_state.landscape_index, env_state.scenario_index, env_state.treated,
+                                    env_state.placed, action, reward * config.reward_scale, done, demo=True)
+            order = jax.lax.cond(done.any(), replan, lambda k, s, o, d: o, plan_key, next_state, order, done)
+            return (next_state, order, replay), None
+
+        first_key, steps_key, pretrain_key, reset_key = jax.random.split(key, 4)
+        order = replan(first_key, state.env_state, jnp.zeros((E, env.num_actions), jnp.int32), jnp.ones(E, bool))
+        (_, _, replay), _ = jax.lax.scan(demo_step, (state.env_state, order, state.replay),
+                                         jax.random.split(steps_key, config.demo_steps))
+
+        def pretrain_step(carry, inputs):
+            key, step = inputs
+            (params, opt_state, target_params, replay), _ = gradient_step(carry, key)
+            return (params, opt_state, follow(target_params, params, step), replay), None
+
+        carry = (state.params, state.opt_state, state.target_params, replay)
+        (params, opt_state, target_params, replay), _ = jax.lax.scan(
+            pretrain_step, carry, (jax.random.split(pretrain_key, config.pretrain_steps),
+                                   jnp.arange(config.pretrain_steps)))
+        # Training starts on fresh episodes.
+        obs, env_state = jax.vmap(env.reset, in_axes=(0, None))(jax.random.split(reset_key, E), env_params)
+        return state._replace(params=params, target_params=target_params, opt_state=opt_state, replay=replay,
+                              env_state=env_state, obs=obs)
 
     def update(state: RunnerState, _):
         key, act_key, explore_key, step_key, learn_key = jax.random.split(state.key, 5)
@@ -201,11 +213,7 @@ def build(config: DQNConfig, env=None, env_params=None, test_params=None) -> Lea
 
         carry = (state.params, state.opt_state, state.target_params, replay)
         (params, opt_state, _, _), loss = jax.lax.cond(ready, learn, lambda c: (c, jnp.float32(0.0)), carry)
-        if config.target_period > 0:
-            refresh = (state.update + 1) % config.target_period == 0
-            target_params = jax.tree.map(lambda p, t: jnp.where(refresh, p, t), params, state.target_params)
-        else:
-            target_params = optax.incremental_update(params, state.target_params, config.target_tau)
+        target_params = follow(state.target_params, params, state.update)
 
         episode_return = state.episode_return + reward
         finished = done.sum()
@@ -235,29 +243,39 @@ def make_train(config: DQNConfig, env=None, env_params=None):
 
 @struct.dataclass
 class PlacementPolicy:
-    """A trained Q-network as a placement policy with the baselines' signature (see :func:`policy_from`)."""
+    """A trained Q-network as a placement policy with the baselines' signature.
+
+    ``config`` holds the environment settings the network was trained with (``neighbours``, ``planning_ignitions``,
+    ``max_minutes``): the policy simulates its own planning fires, drawn with ``key`` uniformly over burnable cells,
+    to build the planning channels, as the ``burn_probability`` and ``dpv`` baselines do.
+    """
 
     params: Any
     network: QNetwork = struct.field(pytree_node=False)
-    neighbours: int = struct.field(pytree_node=False, default=16)
+    config: DQNConfig = struct.field(pytree_node=False, default=DQNConfig())
 
     def __call__(self, key, landscape, weather, budget_cells: int) -> jnp.ndarray:
         """Greedy masked placement of exactly ``budget_cells`` cells (``bool[H, W]``) on any landscape and grid size."""
-        del key  # the greedy policy is deterministic
         try:
             burnable, budget = int(landscape.burnable.sum()), int(budget_cells)
         except jax.errors.ConcretizationTypeError:  # traced inside jit: nothing to check eagerly
             burnable = budget = None
         if burnable is not None and not 0 <= budget <= burnable:
             raise ValueError(f"budget_cells {budget} is not within the {burnable} burnable cells of the landscape")
-        return _greedy_placement(self.params, self.network, landscape, weather, budget_cells, self.neighbours)
+        return _greedy_placement(self.params, self.network, key, landscape, weather, budget_cells,
+                                 self.config.neighbours, self.config.planning_ignitions, self.config.max_minutes)
 
 
-@functools.partial(jax.jit, static_argnames=("network", "neighbours"))
-def _greedy_placement(params, network, landscape, weather, budget_cells, neighbours):
+@functools.partial(jax.jit, static_argnames=("network", "neighbours", "planning_ignitions", "max_minutes"))
+def _greedy_placement(params, network, key, landscape, weather, budget_cells, neighbours, planning_ignitions,
+                      max_minutes):
     env = FuelBreakEnv(landscape.shape, ignitions_per_evaluation=1, neighbours=neighbours,
-                       burn_probability_channel=False)
-    env_params = single_landscape_params(landscape, weather, budget_cells)
+                       planning_ignitions=planning_ignitions)
+    planning = jnp.zeros(landscape.shape + (0,), jnp.float32)
+    if planning_ignitions:
+        ignitions = draw_ignitions(key, landscape.burnable, planning_ignitions)
+        planning = planning_maps(landscape, weather, ignitions, max_minutes, neighbours)
+    env_params = single_landscape_params(landscape, weather, budget_cells, planning)
     state = env.state_from(env_params, jnp.int32(0), jnp.int32(0), jnp.zeros(landscape.shape, bool), jnp.int32(0))
 
     def place(_, state):
@@ -269,12 +287,14 @@ def _greedy_placement(params, network, landscape, weather, budget_cells, neighbo
     return jax.lax.fori_loop(0, budget_cells, place, state).treated
 
 
-def single_landscape_params(landscape, weather, budget_cells) -> EnvParams:
-    """Environment parameters holding one landscape and one scenario (``weather``, no ignitions needed)."""
+def single_landscape_params(landscape, weather, budget_cells, planning) -> EnvParams:
+    """Environment parameters holding one landscape and one scenario (``weather`` and the planning channels
+    ``float32[H, W, 2 or 0]``; no ignitions needed)."""
     scenarios = Scenarios(ignitions=jnp.zeros((1, 1, 1, 2), jnp.int32),
                           weather=jax.tree.map(lambda x: jnp.asarray(x)[None, None], weather),
                           burned_count=jnp.zeros((1, 1), jnp.int32),
-                          burn_probability=jnp.zeros((1, 1) + landscape.shape, jnp.float32))
+                          burn_probability=jnp.zeros((1, 1) + landscape.shape, jnp.float32),
+                          planning=planning[None, None], planning_ignitions=jnp.zeros((1, 1, 0, 2), jnp.int32))
     return EnvParams(pool=landscapes.stack([landscape]), scenarios=scenarios,
                      budget_cells=jnp.asarray([budget_cells], jnp.int32), max_steps_in_episode=1)
 
@@ -289,4 +309,4 @@ def load_policy(run_dir) -> PlacementPolicy:
 
     config = checkpoint.load_config(run_dir)
     network = QNetwork(config.features, config.dilations, config.dueling)
-    return PlacementPolicy(checkpoint.restore_params(run_dir), network, config.neighbours)
+    return PlacementPolicy(checkpoint.restore_params(run_dir), network, config)

@@ -1,8 +1,8 @@
 """Compact trajectory replay: per-environment ring buffers of episode states, not observations.
 
 Each entry stores what rebuilds the state (landscape and scenario indices into the environment's bank, the
-treatment mask packed to bits, cells placed) plus the action, reward and episode end, about ``H * W / 8 + 22``
-bytes: 335 B for a 50x50 grid, so 10^6 transitions take ~0.34 GB (a stored pair of 12x50x50 float observations
+treatment mask packed to bits, cells placed) plus the action, reward, episode end and whether a demonstrator
+chose the action: ``ceil(H * W / 8) + 22`` bytes, 335 B for a 50x50 grid, so 10^6 transitions take ~0.34 GB (a stored pair of 12x50x50 float observations
 took 240 KB).  Observations are rebuilt from the environment's parameters when a batch is sampled.
 
 Layout: every field has leading axes ``[E, T]`` (``E`` environments, ``T`` entries each, written in step order),
@@ -24,6 +24,7 @@ class Replay:
     action: jnp.ndarray            # int32[E, T]
     reward: jnp.ndarray            # float32[E, T]
     done: jnp.ndarray              # bool[E, T] the episode ended with this transition
+    demo: jnp.ndarray              # bool[E, T] the action came from a demonstrator
     position: jnp.ndarray          # int32 next column written
     size: jnp.ndarray              # int32 columns filled (<= T)
 
@@ -37,20 +38,23 @@ def create(num_envs: int, capacity_per_env: int, num_cells: int) -> Replay:
     shape = (num_envs, capacity_per_env)
     zeros = lambda dtype: jnp.zeros(shape, dtype)  # noqa: E731
     return Replay(zeros(jnp.int32), zeros(jnp.int32), jnp.zeros(shape + (-(-num_cells // 8),), jnp.uint8),
-                  zeros(jnp.int32), zeros(jnp.int32), zeros(jnp.float32), zeros(bool), jnp.int32(0), jnp.int32(0))
+                  zeros(jnp.int32), zeros(jnp.int32), zeros(jnp.float32), zeros(bool), zeros(bool), jnp.int32(0),
+                  jnp.int32(0))
 
 
 def bytes_per_transition(num_cells: int) -> int:
     """Storage of one transition (all fields) for a ``num_cells``-cell grid."""
-    return -(-num_cells // 8) + 4 * 5 + 1
+    return -(-num_cells // 8) + 4 * 5 + 2
 
 
-def add(replay: Replay, landscape_index, scenario_index, treated, placed, action, reward, done) -> Replay:
-    """Append one step of every environment (each argument has leading axis ``E``; ``treated`` is ``bool[E, H, W]``)."""
+def add(replay: Replay, landscape_index, scenario_index, treated, placed, action, reward, done,
+        demo: bool = False) -> Replay:
+    """Append one step of every environment (each argument has leading axis ``E``; ``treated`` is ``bool[E, H, W]``;
+    ``demo`` marks every action as a demonstrator's)."""
     column = replay.position
     bits = jnp.packbits(treated.reshape(treated.shape[0], -1), axis=-1)
     fields = dict(landscape_index=landscape_index, scenario_index=scenario_index, treated_bits=bits, placed=placed,
-                  action=action, reward=reward, done=done)
+                  action=action, reward=reward, done=done, demo=jnp.full(action.shape, demo))
     replay = replay.replace(**{name: getattr(replay, name).at[:, column].set(value) for name, value in fields.items()})
     return replay.replace(position=(column + 1) % replay.capacity, size=jnp.minimum(replay.size + 1, replay.capacity))
 
@@ -64,7 +68,8 @@ def sample(key, replay: Replay, batch_size: int, n_step: int, gamma: float):
     """``batch_size`` n-step transitions drawn uniformly over the entries whose successors are written.
 
     Returns ``(start, end, action, n_step_return, discount)``: ``start`` and ``end`` are dicts of the compact states
-    at ``t`` and ``t + n`` (``landscape_index``, ``scenario_index``, ``treated`` ``bool[B, cells]``, ``placed``);
+    at ``t`` and ``t + n`` (``landscape_index``, ``scenario_index``, ``treated`` ``bool[B, cells]``, ``placed``,
+    ``demo``: the action taken there was a demonstrator's);
     ``discount`` is ``gamma ** n`` or 0 when the episode ended within the n steps (its return then stops there).
     """
     env_key, offset_key = jax.random.split(key)
@@ -82,7 +87,8 @@ def sample(key, replay: Replay, batch_size: int, n_step: int, gamma: float):
         bits = replay.treated_bits[rows, column]
         return dict(landscape_index=replay.landscape_index[rows, column],
                     scenario_index=replay.scenario_index[rows, column],
-                    treated=jnp.unpackbits(bits, axis=-1).astype(bool), placed=replay.placed[rows, column])
+                    treated=jnp.unpackbits(bits, axis=-1).astype(bool), placed=replay.placed[rows, column],
+                    demo=replay.demo[rows, column])
 
     return state_at(columns[:, 0]), state_at(columns[:, n_step]), replay.action[rows, columns[:, 0]], \
         n_step_return, discount
