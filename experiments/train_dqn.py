@@ -18,7 +18,8 @@ Run folder ``<runs-dir>/<name>/`` (never replaced without ``--overwrite``):
   started), ``chunk_s`` (training time of the chunk, compilation excluded), ``steps_per_s`` (env steps/s), chunk
   means of the learner's metrics (``loss`` over the updates that learned, ``None`` before learning starts;
   ``episode_return`` and ``final_burned_fraction`` weighted by the ``episodes`` that ended in the chunk) and,
-  every ``--eval-every`` updates and at the end, ``eval`` (see below).
+  every ``--eval-every`` updates and at the end, ``eval`` (see below).  A run with demonstrations starts with a
+  record of update 0 holding only ``eval`` (the agent after pre-training) and its times.
 * ``summary.json``: final evaluation table, replay bytes per transition, wall time, env steps/s.
 * ``plots/``: ``learning_curves.png`` and ``landscape_<i>.png`` (fuel, placements, burn probability before and
   after the agent's treatment) for the first three held-out landscapes; ``tensorboard/`` if ``tensorboardX`` or
@@ -34,9 +35,10 @@ epsilon from then on unless it is constant.
 Evaluation, on the first ``--eval-landscapes`` held-out landscapes (``learner.test_params``): weather = the first
 scenario of the landscape's bank; budget = its ``budget_cells``; ``--eval-ignitions`` ignitions drawn uniformly
 over burnable cells from the run seed (the same at every evaluation).  Expected burned fraction of: no treatment,
-the agent's greedy placements, ``random`` placements and the ``burn_probability`` heuristic (top cells of burn
-probability under its own, independent ignition sample; from :mod:`jaxfire.baselines`).  ``agent_vs_random`` = 1 - agent / random (the share of random's burned area the agent avoids),
-likewise ``agent_vs_heuristic``.
+the agent's greedy placements and the baselines ``random``, ``burn_probability`` and ``dpv`` (the best heuristic
+that runs in seconds; :mod:`jaxfire.baselines`), each planning with its own ignition sample, independent of the
+evaluation fires.  ``agent_vs_<baseline>`` = 1 - agent / baseline: the share of the baseline's burned area the
+agent avoids (positive: the agent is better).
 """
 from __future__ import annotations
 
@@ -56,18 +58,20 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from jaxfire import baselines, fire
-from jaxfire.agents import checkpoint, dqn, replay as replay_lib
-from jaxfire.env import draw_ignitions
-from jaxfire.landscape import pool as pools
+from experiments import common
+from jaxfire.agents import checkpoint
+from jaxfire.agents.config import DQNConfig
 
 PRESETS = {
-    # CPU: 32x32 landscapes (8 held out), minutes on 2 cores including compilation and evaluation.
+    # CPU: 32x32 landscapes (8 held out), ~7.5 minutes on 2 cores including compilation and evaluation; DPV
+    # demonstrations and pre-training, kept in the replay for the whole run.
     "quick": dict(grid=32, num_landscapes=32, ignitions=8, scenarios_per_landscape=4, num_envs=8,
-                  total_updates=1500, buffer_per_env=1024, batch_size=32, features=(16, 16, 16, 16), learning_starts=32),
+                  total_updates=1500, buffer_per_env=2048, batch_size=32, features=(16, 16, 16, 16), learning_starts=32,
+                  learning_rate=1e-3, epsilon_start=0.5, demo_baseline="dpv", demo_steps=128, pretrain_steps=300),
     # GPU: 50x50 landscapes, 10^6 replay transitions in all.
     "full": dict(grid=50, num_landscapes=128, ignitions=32, scenarios_per_landscape=16, num_envs=64,
-                 total_updates=20000, buffer_per_env=15625, batch_size=128),
+                 total_updates=20000, buffer_per_env=15625, batch_size=128, epsilon_start=0.5, demo_baseline="dpv",
+                 demo_steps=256, pretrain_steps=2000),
 }
 
 HELP = {
@@ -82,6 +86,7 @@ HELP = {
     "wind_kmh_low": "lowest 10-m wind speed of the scenarios, km/h",
     "wind_kmh_high": "highest 10-m wind speed of the scenarios, km/h",
     "neighbours": "fire-spread stencil size: 8, 16 or 32",
+    "planning_ignitions": "fires behind the planning channels (burn probability, DPV) of the observation; 0: none",
     "features": "channels of each dilated 3x3 convolution, comma-separated",
     "dilations": "dilation of each convolution, comma-separated (as many as --features)",
     "dueling": "dueling head: grid value + mean-centred per-cell advantages",
@@ -102,6 +107,11 @@ HELP = {
     "gradient_steps": "gradient steps per update",
     "target_tau": "Polyak rate of the target network per update (when --target-period is 0)",
     "target_period": "copy the online network to the target every this many updates (0: Polyak averaging)",
+    "demo_baseline": "baseline whose plans prefill the replay as demonstrations (random, burn_probability, "
+                     "domirank, dpv, greedy; empty: none)",
+    "demo_steps": "demonstration steps per environment put in the replay before training",
+    "pretrain_steps": "gradient steps on the demonstrations before training",
+    "demo_weight": "weight of the imitation (cross-entropy) loss on demonstration transitions (0: TD loss only)",
 }
 SETTINGS = {  # run settings recorded in config.json beside the DQNConfig: name: (default, help)
     "seed": (0, "seed of the network, exploration and evaluation ignitions"),
@@ -112,7 +122,8 @@ SETTINGS = {  # run settings recorded in config.json beside the DQNConfig: name:
     "eval_landscapes": (8, "held-out landscapes evaluated"),
 }
 EVAL_PLOTS = 3
-METHODS = ("none", "agent", "random", "heuristic")
+BASELINE_METHODS = ("random", "burn_probability", "dpv")
+METHODS = ("none", "agent", *BASELINE_METHODS)
 
 
 def _format(value) -> str:
@@ -147,8 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (default, text) in SETTINGS.items():
         run.add_argument(f"--{name.replace('_', '-')}", type=int, default=argparse.SUPPRESS,
                          help=f"{text} (default: {default})")
+    common.add_parallel_args(parser)
     agent = parser.add_argument_group("DQN config (defaults shown; a preset replaces some of them)")
-    for field in dataclasses.fields(dqn.DQNConfig):
+    for field in dataclasses.fields(DQNConfig):
         kwargs = dict(default=argparse.SUPPRESS, help=f"{HELP[field.name]} (default: {_format(field.default)})")
         if isinstance(field.default, bool):
             kwargs["action"] = argparse.BooleanOptionalAction
@@ -158,9 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _prepare(parser, args) -> tuple[Path, dqn.DQNConfig, dict]:
-    """Resolve the run folder, config and settings; refuse to clobber or to resume inconsistently."""
-    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(dqn.DQNConfig) if hasattr(args, f.name)}
+def _prepare(parser, args, owner: bool = True) -> tuple[Path, DQNConfig, dict]:
+    """Resolve the run folder, config and settings; refuse to clobber or to resume inconsistently.
+
+    Only the ``owner`` (process 0 of a multi-process run) checks, clears and writes the folder."""
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(DQNConfig) if hasattr(args, f.name)}
     requested = {**PRESETS.get(args.preset, {}), **given}
     given_settings = {name: getattr(args, name) for name in SETTINGS if hasattr(args, name)}
     if args.resume and not args.name:
@@ -168,10 +182,10 @@ def _prepare(parser, args) -> tuple[Path, dqn.DQNConfig, dict]:
     run_dir = Path(args.runs_dir) / (args.name or f"{args.preset or 'custom'}-{time.strftime('%Y%m%d-%H%M%S')}")
     if not args.resume:
         try:
-            config = dqn.DQNConfig(**requested).validate()
+            config = DQNConfig(**requested).validate()
         except ValueError as error:
             parser.error(str(error))
-        if run_dir.exists():
+        if owner and run_dir.exists():
             if not args.overwrite:
                 parser.error(f"run folder {run_dir} already exists; pass --overwrite to replace it "
                              f"(or --resume to continue it)")
@@ -192,12 +206,9 @@ def _prepare(parser, args) -> tuple[Path, dqn.DQNConfig, dict]:
     return run_dir, config, settings
 
 
-def _like_restored(state):
-    """``state`` committed to the default device and without weak types, as a restored state is, so that fresh and
-    resumed runs lower the same chunk programs (one compilation, and a persistent compilation cache hits)."""
-    strong = jax.tree.map(lambda x: x if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
-                          else jnp.asarray(x, dtype=x.dtype), state)
-    return jax.device_put(strong, jax.devices()[0])
+def _local(tree):
+    """This process's copy of replicated (or single-process) arrays."""
+    return jax.tree.map(lambda x: x.addressable_data(0), tree)
 
 
 def _summarize(state, metrics):
@@ -228,13 +239,18 @@ def _record(summary: dict) -> dict:
 def evaluate(learner: dqn.Learner, params, key, num_ignitions: int, num_landscapes: int):
     """Held-out evaluation (see the module docstring): ``(table, details)``.
 
-    ``table``: mean expected burned fraction per method (``none``, ``agent``, ``random``, ``heuristic``), the
+    ``table``: mean expected burned fraction per method (``METHODS``), the
     agent's relative improvements and ``per_landscape`` rows; ``details``: per landscape the landscape,
     weather, ignitions and each method's ``bool[H, W]`` plan (for the figures).
     """
+    from jaxfire import baselines, fire
+    from jaxfire.agents import dqn
+    from jaxfire.env import draw_ignitions
+    from jaxfire.landscape import pool as pools
+
     config, test = learner.config, learner.test_params
-    methods = {"agent": dqn.PlacementPolicy(params, learner.network, config.neighbours),
-               "random": baselines.random, "heuristic": baselines.burn_probability}
+    methods = {"agent": dqn.PlacementPolicy(params, learner.network, config),
+               **{name: baselines.BASELINES[name] for name in BASELINE_METHODS}}
     options = dict(num_ignitions=num_ignitions, max_minutes=config.max_minutes, neighbours=config.neighbours)
     rows, details = [], []
     for i in range(min(num_landscapes, pools.size(test.pool))):
@@ -251,18 +267,19 @@ def evaluate(learner: dqn.Learner, params, key, num_ignitions: int, num_landscap
         details.append(dict(index=i, landscape=landscape, weather=weather, ignitions=ignitions, plans=plans,
                             burned=burned))
     table = {name: float(np.mean([row[name] for row in rows])) for name in ("none", *methods)}
-    for name in ("random", "heuristic"):
+    for name in BASELINE_METHODS:
         if name in table:
             table[f"agent_vs_{name}"] = 1.0 - table["agent"] / table[name] if table[name] > 0 else None
     return {**table, "per_landscape": rows}, details
 
 
-def _read_metrics(run_dir: Path, up_to: int) -> list[dict]:
-    """The chunk records of ``metrics.jsonl`` up to update ``up_to``, the file cut back to them."""
+def _read_metrics(run_dir: Path, up_to: int, owner: bool = True) -> list[dict]:
+    """The chunk records of ``metrics.jsonl`` up to update ``up_to``, the file cut back to them (by the ``owner``)."""
     path = run_dir / "metrics.jsonl"
     lines = path.read_text().splitlines() if path.exists() else []
     records = [record for record in map(json.loads, lines) if record["update"] <= up_to]
-    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    if owner:
+        path.write_text("".join(json.dumps(record) + "\n" for record in records))
     return records
 
 
@@ -283,7 +300,7 @@ def _due(update: int, length: int, every: int, total: int) -> bool:
 
 def _eval_line(table: dict) -> str:
     methods = "  ".join(f"{name} {table[name]:.4f}" for name in METHODS if name in table)
-    gains = "  ".join(f"{name} {table[name]:+.1%}" for name in ("agent_vs_random", "agent_vs_heuristic")
+    gains = "  ".join(f"{name} {table[name]:+.1%}" for name in (f"agent_vs_{m}" for m in BASELINE_METHODS)
                       if table.get(name) is not None)
     return f"burned fraction {methods}  ({gains})"
 
@@ -292,30 +309,53 @@ def main(argv=None) -> dict:
     """Train (or resume) a run and return its summary (also written to ``summary.json``)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    run_dir, config, settings = _prepare(parser, args)
+    owner = (args.process_id or 0) == 0   # process 0 writes the run folder; every process trains and checkpoints
+    run_dir, config, settings = _prepare(parser, args, owner)
+    try:
+        devices = common.setup_parallel(args)  # before jaxfire.agents.dqn, whose gymnax import starts JAX
+    except (ValueError, RuntimeError) as error:
+        parser.error(str(error))
+    from jaxfire import parallel
+    from jaxfire.agents import dqn, replay as replay_lib
+
     start = time.perf_counter()
-    console = Console()
+    console = Console(quiet=not owner)
     learner = dqn.build(config)
     train_key, eval_key = jax.random.split(jax.random.key(settings["seed"]))
     evaluate_params = functools.partial(evaluate, learner, key=eval_key, num_ignitions=settings["eval_ignitions"],
                                         num_landscapes=settings["eval_landscapes"])
+    mesh = parallel.data_mesh()
+    try:  # environments (their states and replay rows) split over every device, the network replicated
+        shardings = parallel.state_shardings(jax.eval_shape(learner.init, train_key), mesh, config.num_envs)
+    except ValueError as error:
+        parser.error(str(error))
     if args.resume:
-        state = checkpoint.restore(run_dir, jax.eval_shape(learner.init, train_key))
-        records = _read_metrics(run_dir, int(state.update))
+        records = _read_metrics(run_dir, checkpoint.latest_step(run_dir), owner)
         saved_total = checkpoint.load_config(run_dir).total_updates
         if config.total_updates != saved_total:
-            checkpoint.save_config(run_dir, config, **settings)
+            if owner:
+                checkpoint.save_config(run_dir, config, **settings)
             if config.epsilon_start != config.epsilon_end:
                 console.print(f"[yellow]total_updates {saved_total} -> {config.total_updates}: epsilon now decays over "
                               f"{config.epsilon_fraction} x {config.total_updates} updates")
     else:
-        checkpoint.save_config(run_dir, config, **settings)
-        state = jax.jit(learner.init)(train_key)
-        checkpoint.save(run_dir, 0, state)
+        if owner:
+            checkpoint.save_config(run_dir, config, **settings)
+        checkpoint.save(run_dir, 0, jax.jit(learner.init, out_shardings=shardings)(train_key))
         records = []
-    state = _like_restored(state)
-    writer = _tensorboard(run_dir / "tensorboard")
-    E, total, update = config.num_envs, config.total_updates, int(state.update)
+    # A fresh run also starts from its checkpoint, so fresh and resumed runs run the same compiled chunks.
+    state = checkpoint.restore(run_dir, jax.eval_shape(learner.init, train_key), shardings=shardings)
+    replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+    if not args.resume and config.demo_steps:  # the agent as demonstrations and pre-training left it
+        tic = time.perf_counter()
+        table, _ = evaluate_params(_local(state.params))
+        records.append({"update": 0, "env_steps": 0, "eval": {k: v for k, v in table.items() if k != "per_landscape"},
+                        "eval_s": time.perf_counter() - tic, "wall_s": time.perf_counter() - start})
+        console.print(f"eval @ 0 (after pre-training): {_eval_line(table)}")
+        if owner:
+            (run_dir / "metrics.jsonl").write_text(json.dumps(records[0]) + "\n")
+    writer = _tensorboard(run_dir / "tensorboard") if owner else None
+    E, total, update = config.num_envs, config.total_updates, int(_local(state.update))
     compiled, compile_s, final = {}, 0.0, None
     stats = TextColumn("{task.fields[stats]}")
     with Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), stats, TimeElapsedColumn(),
@@ -326,27 +366,28 @@ def main(argv=None) -> dict:
             if length not in compiled:
                 tic = time.perf_counter()
                 chunk = jax.jit(lambda s, n=length: _summarize(*jax.lax.scan(learner.update, s, None, n)),
-                                donate_argnums=0)
+                                in_shardings=(shardings,), out_shardings=(shardings, replicated), donate_argnums=0)
                 compiled[length] = chunk.lower(state).compile()
                 compile_s += time.perf_counter() - tic
             tic = time.perf_counter()
             state, summary = compiled[length](state)
-            record = _record(jax.device_get(summary))
+            record = _record(_local(summary))
             seconds = time.perf_counter() - tic
             update += length
             record = {"update": update, "env_steps": update * E, "chunk_s": seconds,
                       "steps_per_s": length * E / seconds, **record}
             if _due(update, length, settings["eval_every"], total):
                 tic = time.perf_counter()
-                table, details = evaluate_params(state.params)
+                table, details = evaluate_params(_local(state.params))
                 record["eval"] = {k: v for k, v in table.items() if k != "per_landscape"}
                 record["eval_s"] = time.perf_counter() - tic
                 final = (table, details)
                 progress.console.print(f"eval @ {update}: {_eval_line(table)}")
             record["wall_s"] = time.perf_counter() - start
             records.append(record)
-            with open(run_dir / "metrics.jsonl", "a") as file:
-                file.write(json.dumps(record) + "\n")
+            if owner:
+                with open(run_dir / "metrics.jsonl", "a") as file:
+                    file.write(json.dumps(record) + "\n")
             if writer is not None:
                 for name, value in {**record, **{f"eval/{k}": v for k, v in record.get("eval", {}).items()}}.items():
                     if isinstance(value, (int, float)):
@@ -360,17 +401,19 @@ def main(argv=None) -> dict:
     if writer is not None:
         writer.close()
     if final is None:  # resumed a finished run: evaluate its final parameters
-        final = evaluate_params(state.params)
+        final = evaluate_params(_local(state.params))
         console.print(f"eval @ {update}: {_eval_line(final[0])}")
-    train_s = sum(record["chunk_s"] for record in records)
+    train_s = sum(record.get("chunk_s", 0.0) for record in records)
     summary = {
         "run_dir": str(run_dir), "updates": update, "env_steps": update * E,
         "wall_s": time.perf_counter() - start, "compile_s": compile_s, "train_s": train_s,
         "env_steps_per_s": update * E / train_s if train_s else None,
         "bytes_per_transition": replay_lib.bytes_per_transition(config.grid ** 2),
         "replay_bytes": replay_lib.bytes_per_transition(config.grid ** 2) * E * config.buffer_per_env,
-        "evaluation": final[0], "config": dataclasses.asdict(config), **settings,
+        "evaluation": final[0], "config": dataclasses.asdict(config), **settings, "devices": devices,
     }
+    if not owner:
+        return summary
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     if not args.no_plots:
         plot_learning_curves(records, run_dir / "plots" / "learning_curves.png")
@@ -425,8 +468,10 @@ def plot_learning_curves(records: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def plot_landscape(detail: dict, config: dqn.DQNConfig, path: Path) -> None:
+def plot_landscape(detail: dict, config: DQNConfig, path: Path) -> None:
     """Fuel map, each method's placements, and burn probability before and after the agent's treatment."""
+    from jaxfire import fire
+
     plt = _pyplot()
     landscape, weather, ignitions, plans = detail["landscape"], detail["weather"], detail["ignitions"], detail["plans"]
     burnable = np.asarray(landscape.burnable)

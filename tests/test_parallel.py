@@ -40,7 +40,9 @@ def test_two_host_devices_and_two_processes_equal_one_device(tmp_path):
     assert int(single["devices"]) == 1 and int(devices["devices"]) == 2 and int(processes["devices"]) == 2
     for other in (devices, processes):
         np.testing.assert_array_equal(other["burn_probability"], single["burn_probability"])  # integer counts
-        np.testing.assert_allclose(other["params"], single["params"], rtol=1e-5, atol=1e-6)  # reduction order
+        # Up to reduction order: Adam divides each gradient by its own running size, so summation-order noise in a
+        # near-zero gradient moves that parameter by up to ~lr (3e-4) per update.
+        np.testing.assert_allclose(other["params"], single["params"], rtol=1e-5, atol=1e-4)
 
 
 def test_cpu_device_count_cannot_change_after_start():

@@ -21,7 +21,7 @@ from pathlib import Path
 import jax
 import orbax.checkpoint as ocp
 
-from jaxfire.agents.dqn import DQNConfig
+from jaxfire.agents.config import DQNConfig
 
 MAX_TO_KEEP = 3
 
@@ -29,7 +29,7 @@ MAX_TO_KEEP = 3
 def _manager(run_dir) -> ocp.CheckpointManager:
     options = ocp.CheckpointManagerOptions(max_to_keep=MAX_TO_KEEP, create=True, enable_async_checkpointing=False)
     return ocp.CheckpointManager(Path(run_dir).absolute() / "checkpoints", options=options,
-                                 item_names=("state", "params"))
+                                 item_handlers={name: ocp.StandardCheckpointHandler() for name in ("state", "params")})
 
 
 def _is_key(x) -> bool:
@@ -72,13 +72,23 @@ def _step(manager: ocp.CheckpointManager, run_dir, step: int | None) -> int:
     return step
 
 
-def restore(run_dir, template, step: int | None = None):
+def _this_device():
+    return jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+
+
+def restore(run_dir, template, step: int | None = None, shardings=None):
     """The runner state of checkpoint ``step`` (default: the latest), shaped like ``template``.
 
     ``template`` is a runner state of the same configuration, concrete or abstract (``jax.eval_shape`` of the
-    learner's ``init``); its typed PRNG keys are rebuilt with their implementation.
+    learner's ``init``); its typed PRNG keys are rebuilt with their implementation.  ``shardings`` (a tree like
+    ``template``, e.g. :func:`jaxfire.parallel.state_shardings`) places the arrays; by default they go to this
+    process's first device, whatever devices wrote the checkpoint.
     """
-    abstract = jax.eval_shape(_flat, template)
+    if shardings is None:
+        shardings = jax.tree.map(lambda _: _this_device(), template)
+    placement = {_name(path): sharding for path, sharding in jax.tree_util.tree_flatten_with_path(shardings)[0]}
+    abstract = {name: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=placement[name])
+                for name, x in jax.eval_shape(_flat, template).items()}
     with _manager(run_dir) as manager:
         step = _step(manager, run_dir, step)
         flat = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract))).state
@@ -89,10 +99,13 @@ def restore(run_dir, template, step: int | None = None):
 
 
 def restore_params(run_dir, step: int | None = None):
-    """The online network parameters of checkpoint ``step`` (default: the latest); no template needed."""
+    """The online network parameters of checkpoint ``step`` (default: the latest), on this process's first device,
+    whatever devices wrote them; no template needed."""
     with _manager(run_dir) as manager:
         step = _step(manager, run_dir, step)
-        return manager.restore(step, args=ocp.args.Composite(params=ocp.args.StandardRestore())).params
+        abstract = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=_this_device()),
+                                manager.item_metadata(step).params)
+        return manager.restore(step, args=ocp.args.Composite(params=ocp.args.StandardRestore(abstract))).params
 
 
 def save_config(run_dir, config, **settings) -> None:
