@@ -334,7 +334,7 @@ def training(args, mesh=None) -> dict:
         jax.random.key(config.landscape_seed + 1), pool, budget_fraction=config.budget,
         max_minutes=config.max_minutes, scenarios_per_landscape=config.scenarios_per_landscape,
         distribution=ScenarioDistribution(wind_speed_kmh=(config.wind_kmh_low, config.wind_kmh_high)))
-    learner = dqn.build(config, env, env_params, env_params)
+    learner = dqn.build(config, env, env_params, env_params, batch_sharding=parallel.batch_sharding(mesh))
     build_s = time.perf_counter() - start
     key = jax.random.key(args.seed)
     shardings = parallel.state_shardings(jax.eval_shape(learner.init, key), mesh, config.num_envs)

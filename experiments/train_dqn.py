@@ -320,15 +320,17 @@ def main(argv=None) -> dict:
 
     start = time.perf_counter()
     console = Console(quiet=not owner)
-    learner = dqn.build(config)
+    mesh = parallel.data_mesh()
+    learner = dqn.build(config, batch_sharding=parallel.batch_sharding(mesh))
     train_key, eval_key = jax.random.split(jax.random.key(settings["seed"]))
     evaluate_params = functools.partial(evaluate, learner, key=eval_key, num_ignitions=settings["eval_ignitions"],
                                         num_landscapes=settings["eval_landscapes"])
-    mesh = parallel.data_mesh()
-    try:  # environments (their states and replay rows) split over every device, the network replicated
+    try:  # environments (their states and replay rows) and batches split over every device, the network replicated
         shardings = parallel.state_shardings(jax.eval_shape(learner.init, train_key), mesh, config.num_envs)
     except ValueError as error:
         parser.error(str(error))
+    if config.batch_size % mesh.devices.size:
+        parser.error(f"batch_size {config.batch_size} must be divisible by the {mesh.devices.size} devices")
     if args.resume:
         records = _read_metrics(run_dir, checkpoint.latest_step(run_dir), owner)
         saved_total = checkpoint.load_config(run_dir).total_updates

@@ -6,9 +6,10 @@ jaxfire scales on JAX's own machinery, not process pools:
   ``jax.shard_map``; each device runs its own fires and the burned-cell counts are summed with ``psum`` (integers,
   so the result equals the single-device one exactly).
 * **Training** (:func:`state_shardings`): the jitted DQN program runs unchanged with its per-environment state
-  (environment states, observations, replay rows) sharded over the mesh's ``data`` axis and the network replicated;
-  XLA partitions the environment steps and inserts the gradient all-reduce, so N devices give the one-device
-  result up to floating-point reduction order.
+  (environment states, observations, replay rows) sharded over the mesh's ``data`` axis, each sampled batch split
+  over it (:func:`batch_sharding`) and the network replicated; XLA partitions the environment steps and the
+  gradient computation and inserts the gradient all-reduce, so N devices give the one-device result up to
+  floating-point reduction order.
 * **CPU-only machines** (:func:`set_cpu_devices`, or the environment variable ``JAXFIRE_CPU_DEVICES`` read by
   ``import jaxfire``) split the CPU into N XLA host devices; this must happen before JAX starts its backend
   (``gymnax`` starts it on import, so set it before importing ``jaxfire.env``).
@@ -89,6 +90,12 @@ def _sharded_counts(mesh: Mesh):
         return jax.lax.psum(jnp.isfinite(times).sum(0, dtype=jnp.int32), AXIS)
 
     return jax.jit(jax.shard_map(local, mesh=mesh, in_specs=(P(), P(AXIS), P()), out_specs=P(), check_vma=False))
+
+
+def batch_sharding(mesh: Mesh) -> NamedSharding:
+    """Arrays split along their leading (batch) axis over the mesh: the learner's sampled batches
+    (``jaxfire.agents.dqn.build(..., batch_sharding=...)``)."""
+    return NamedSharding(mesh, P(AXIS))
 
 
 def state_shardings(state, mesh: Mesh, num_envs: int):

@@ -88,8 +88,12 @@ def observe(env: FuelBreakEnv, env_params: EnvParams, compact: dict):
     return jax.vmap(one)(compact["landscape_index"], compact["scenario_index"], compact["treated"], compact["placed"])
 
 
-def build(config: DQNConfig, env=None, env_params=None, test_params=None) -> Learner:
-    """Construct the environment (unless given), network, optimizer and the jittable ``init``/``update``."""
+def build(config: DQNConfig, env=None, env_params=None, test_params=None, batch_sharding=None) -> Learner:
+    """Construct the environment (unless given), network, optimizer and the jittable ``init``/``update``.
+
+    ``batch_sharding`` (e.g. :func:`jaxfire.parallel.batch_sharding`) splits each sampled batch over devices, so
+    the gradient computation is data-parallel (XLA averages the gradients); without it a sharded run may compute
+    the whole batch on every device."""
     config = config.validate()
     if env is None:
         env, env_params, test_params = make_env(config)
@@ -127,6 +131,9 @@ def build(config: DQNConfig, env=None, env_params=None, test_params=None) -> Lea
     def gradient_step(carry, key):
         params, opt_state, target_params, replay = carry
         start, end, action, n_step_return, discount = replay_lib.sample(key, replay, B, config.n_step, config.gamma)
+        if batch_sharding is not None:
+            start, end, action, n_step_return, discount = jax.lax.with_sharding_constraint(
+                (start, end, action, n_step_return, discount), batch_sharding)
         # Observations are rebuilt outside the differentiated function: inside it XLA made a step ~30x slower.
         obs, mask = observe(env, env_params, start)
         next_obs, next_mask = observe(env, env_params, end)
