@@ -131,10 +131,7 @@ def bench_grid(n: int, args, notes: list) -> tuple[list, dict]:
 
     rows, reference, per_fire = [], None, None
     for batch in args.batches:
-        if per_fire is not None and per_fire * batch * (args.repeats + 1) > args.max_seconds:
-            notes.append(f"skipped JAX {n}x{n} batch {batch}: estimated {per_fire * batch * (args.repeats + 1):.0f} s"
-                         f" > --max-seconds {args.max_seconds:g}")
-            print(notes[-1], flush=True)
+        if common.too_slow(per_fire, batch, args.repeats + 1, args.max_seconds, f"JAX {n}x{n} batch {batch}", notes):
             continue
         ign = jnp.asarray(ignitions[:batch])
         first, median, times = _median_time(
@@ -196,10 +193,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--grids", type=common.ints, default="32,50,100,256", help="square grid sides, comma-separated")
     p.add_argument("--batches", type=common.ints, default="1,64,256", help="JAX batch sizes (fires), comma-separated")
-    p.add_argument("--neighbours", type=int, default=16, choices=(8, 16, 32), help="stencil size")
-    p.add_argument("--wind-kmh", type=float, default=20.0, help="10-m wind speed, km/h")
-    p.add_argument("--wind-from-deg", type=float, default=270.0, help="wind direction FROM, degrees (270 = west)")
-    p.add_argument("--max-minutes", type=float, default=480.0, help="simulation cap, minutes")
+    common.add_fire_args(p)
     p.add_argument("--repeats", type=int, default=5, help="timed calls after the first (median reported)")
     p.add_argument("--seed", type=int, default=0, help="landscape key and ignition RNG seed")
     p.add_argument("--baseline-batch", type=int, default=32, help="fires run by each NumPy baseline")

@@ -85,6 +85,30 @@ def setup_parallel(args: argparse.Namespace) -> dict:
             "platform": jax.default_backend()}
 
 
+def add_fire_args(parser, neighbours: bool = True):
+    """Add the fire settings every experiment shares: ``--neighbours`` (unless ``neighbours=False``),
+    ``--wind-kmh``, ``--wind-from-deg`` and ``--max-minutes``; returns ``parser`` (a parser or argument group)."""
+    if neighbours:
+        parser.add_argument("--neighbours", type=int, default=16, choices=(8, 16, 32),
+                            help="stencil size (default %(default)s)")
+    parser.add_argument("--wind-kmh", type=float, default=20.0, help="10-m wind speed, km/h (default %(default)s)")
+    parser.add_argument("--wind-from-deg", type=float, default=270.0,
+                        help="direction the wind blows from, degrees (default %(default)s = west)")
+    parser.add_argument("--max-minutes", type=float, default=480.0,
+                        help="fire duration cap, minutes (default %(default)s)")
+    return parser
+
+
+def too_slow(seconds_per_fire, fires: int, calls: int, max_seconds: float, what: str, notes: list) -> bool:
+    """Whether ``calls`` calls of ``fires`` fires at an estimated ``seconds_per_fire`` (``None``: unknown) would
+    exceed ``max_seconds``; if so, the skip of ``what`` is appended to ``notes`` and printed."""
+    if seconds_per_fire is None or seconds_per_fire * fires * calls <= max_seconds:
+        return False
+    notes.append(f"skipped {what}: estimated {seconds_per_fire * fires * calls:.0f} s > --max-seconds {max_seconds:g}")
+    print(notes[-1], flush=True)
+    return True
+
+
 def _cpu_model() -> str:
     try:
         with open("/proc/cpuinfo") as f:

@@ -92,11 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("spread engine and fire settings")
     g.add_argument("--grids", default=None, help=f"square grid sides, comma-separated ({default('grids')})")
     g.add_argument("--batches", default=None, help=f"fires per batch, comma-separated ({default('batches')})")
-    g.add_argument("--neighbours", type=int, default=16, choices=(8, 16, 32), help="stencil size (default %(default)s)")
-    g.add_argument("--wind-kmh", type=float, default=20.0, help="10-m wind speed, km/h (default %(default)s)")
-    g.add_argument("--wind-from-deg", type=float, default=270.0,
-                   help="direction the wind blows from, degrees (default %(default)s = west)")
-    g.add_argument("--max-minutes", type=float, default=480.0, help="fire duration cap, minutes (default %(default)s)")
+    common.add_fire_args(g)
 
     g = p.add_argument_group("environment steps")
     g.add_argument("--num-envs", type=int, default=None, help=f"vmapped environments ({default('num_envs')})")
@@ -232,10 +228,8 @@ def spread_table(args, notes: list) -> tuple[list, list]:
         per_fire = None if previous is None else previous[1] * (n / previous[0]) ** 3
         landscape = None
         for batch in args.batches:
-            if per_fire is not None and per_fire * batch * (args.repeats + 1) > args.max_seconds:
-                notes.append(f"skipped spread {n}x{n} batch {batch}: estimated "
-                             f"{per_fire * batch * (args.repeats + 1):.0f} s > --max-seconds {args.max_seconds:g}")
-                print(notes[-1], flush=True)
+            if common.too_slow(per_fire, batch, args.repeats + 1, args.max_seconds, f"spread {n}x{n} batch {batch}",
+                               notes):
                 continue
             if landscape is None:
                 landscape = jaxfire.landscape.synthetic(jax.random.key(args.seed), (n, n))

@@ -376,17 +376,22 @@ def subtree_sizes(parent, times) -> jnp.ndarray:
     return count[:n].reshape(times.shape)
 
 
-@jax.jit
-def _dpv(grid: SpreadGrid, ignitions, max_minutes) -> jnp.ndarray:
+def dpv_from_times(grid: SpreadGrid, ignitions, times) -> jnp.ndarray:
+    """:func:`dpv_scores` from fires already solved: ``times`` ``[N, H, W]`` of ``ignitions`` ``int[N, 2]`` on
+    ``grid`` (for callers that also need the fires' burn probability)."""
     def one_fire(ignition, times):
         source = fire.ignition_mask(ignition, times.shape)
         times = jnp.where(source, 0.0, times)  # the point source burns from t = 0, even on a non-burnable cell
         sizes = subtree_sizes(arrival_tree(grid, times, source), times)
         return jnp.where(source, 0, sizes)  # treating an ignition point does not stop its fire
 
+    return jax.vmap(one_fire)(jnp.asarray(ignitions, jnp.int32), times).mean(0, dtype=jnp.float32)
+
+
+@jax.jit
+def _dpv(grid: SpreadGrid, ignitions, max_minutes) -> jnp.ndarray:
     ignitions = jnp.asarray(ignitions, jnp.int32)
-    sizes = jax.vmap(one_fire)(ignitions, _fire_times(grid, ignitions, max_minutes))
-    return sizes.mean(0, dtype=jnp.float32)
+    return dpv_from_times(grid, ignitions, _fire_times(grid, ignitions, max_minutes))
 
 
 def dpv_scores(landscape: Landscape, weather: Weather, ignitions, max_minutes=480.0, neighbours: int = 16):

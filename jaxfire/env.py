@@ -312,11 +312,13 @@ def _fraction(burned_count, num_fires: int, shape) -> jnp.ndarray:
     return burned_count.astype(jnp.float32) / (num_fires * shape[0] * shape[1])
 
 
-def planning_maps(landscape: Landscape, weather: Weather, ignitions, max_minutes: float, neighbours: int = 16):
-    """The planning channels ``float32[H, W, 2]`` of fires from ``ignitions`` ``int[M, 2]`` on the untreated landscape:
-    burn probability and downstream protection value divided by its maximum (:func:`jaxfire.baselines.dpv_scores`)."""
-    probability = fire.burn_probability(landscape, weather, ignitions, max_minutes, neighbours)
-    dpv = baselines.dpv_scores(landscape, weather, ignitions, max_minutes, neighbours)
+def planning_maps(grid: fire.SpreadGrid, ignitions, max_minutes: float):
+    """The planning channels ``float32[H, W, 2]`` of fires from ``ignitions`` ``int[M, 2]`` on an untreated landscape's
+    step times ``grid`` (:func:`jaxfire.fire.spread_grid`): burn probability and downstream protection value divided
+    by its maximum (:func:`jaxfire.baselines.dpv_scores`), from one solve of the fires."""
+    times = jax.vmap(fire.solve, in_axes=(None, 0, None))(grid, ignitions, max_minutes)
+    probability, _ = _burn_summary(times)
+    dpv = baselines.dpv_from_times(grid, ignitions, times)
     return jnp.stack([probability, dpv / jnp.maximum(dpv.max(), 1.0)], -1)
 
 
@@ -340,8 +342,7 @@ def _scenario_bank(key, pool, distribution, count, num_ignitions, max_minutes, n
         probability, burned_count = jax.vmap(_burn_summary)(times)
         planning_fires = ignition_sets(planning_key, planning_ignitions)
         if planning_ignitions:
-            planning = jax.vmap(planning_maps, in_axes=(None, 0, 0, None, None))(
-                landscape, weather, planning_fires, max_minutes, neighbours)
+            planning = jax.vmap(planning_maps, in_axes=(0, 0, None))(grids, planning_fires, max_minutes)
         else:
             planning = jnp.zeros(probability.shape + (0,), jnp.float32)
         return Scenarios(ignitions, weather, burned_count, probability, planning, planning_fires)

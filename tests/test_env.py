@@ -90,7 +90,7 @@ def test_planning_maps_on_a_strip_by_hand():
     """A 1x6 strip of grass lit at its west end: every cell burns; cell c (c >= 1) protects the 6 - c cells from
     itself eastward, the ignition cell protects nothing (treating it does not stop its fire)."""
     strip = landscape.from_arrays(np.full((1, 6), 102), np.zeros((1, 6)), np.zeros((1, 6)))
-    maps = np.asarray(planning_maps(strip, Weather(), jnp.array([[0, 0]]), 10_000.0))
+    maps = np.asarray(planning_maps(fire.spread_grid(strip, Weather()), jnp.array([[0, 0]]), 10_000.0))
     np.testing.assert_allclose(maps[0, :, 0], 1.0)
     np.testing.assert_allclose(maps[0, :, 1], np.array([0, 5, 4, 3, 2, 1]) / 5)
 

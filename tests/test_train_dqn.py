@@ -55,7 +55,7 @@ def assert_identical(a, b):
 def persistent_compilation_cache(request, tmp_path_factory):
     """Every run jits fresh closures of the same programs: a persistent cache (kept in pytest's cache directory
     across sessions when available) compiles each program once."""
-    cache = request.config.cache
+    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
     path = cache.mkdir("jax-compilation-cache") if cache else tmp_path_factory.mktemp("jax-compilation-cache")
     settings = {"jax_compilation_cache_dir": str(path), "jax_persistent_cache_min_compile_time_secs": 0.0}
     previous = {name: getattr(jax.config, name) for name in settings}

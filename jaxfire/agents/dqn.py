@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from jaxfire import baselines, landscape as landscapes
+from jaxfire import baselines, fire, landscape as landscapes
 from jaxfire.agents import replay as replay_lib
 from jaxfire.agents.config import DQNConfig
 from jaxfire.agents.networks import QNetwork, masked_argmax
@@ -101,6 +101,18 @@ def build(config: DQNConfig, env=None, env_params=None, test_params=None, batch_
     optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate))
     E, B = config.num_envs, config.batch_size
     vmap_step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
+
+    def step_and_store(key, env_state, replay, action, demo: bool = False):
+        """Step every environment with ``action`` and append the transitions to ``replay``.
+
+        Returns ``(obs, env_state, replay, reward, done, info)`` with the reward scaled by ``reward_scale``."""
+        obs, next_state, reward, terminated, truncated, info = vmap_step(
+            jax.random.split(key, E), env_state, action, env_params)
+        done = terminated | truncated
+        reward = reward * config.reward_scale
+        replay = replay_lib.add(replay, env_state.landscape_index, env_state.scenario_index, env_state.treated,
+                                env_state.placed, action, reward, done, demo)
+        return obs, next_state, replay, reward, done, info
     vmap_mask = jax.vmap(env.action_mask, in_axes=(0, None))
     decay_updates = max(1, int(config.epsilon_fraction * config.total_updates))
 
@@ -169,11 +181,7 @@ def build(config: DQNConfig, env=None, env_params=None, test_params=None, batch_
             env_state, order, replay = carry
             plan_key, step_key = jax.random.split(key)
             action = order[jnp.arange(E), env_state.placed]
-            _, next_state, reward, terminated, truncated, _ = vmap_step(
-                jax.random.split(step_key, E), env_state, action, env_params)
-            done = terminated | truncated
-            replay = replay_lib.add(replay, env_state.landscape_index, env_state.scenario_index, env_state.treated,
-                                    env_state.placed, action, reward * config.reward_scale, done, demo=True)
+            _, next_state, replay, _, done, _ = step_and_store(step_key, env_state, replay, action, demo=True)
             order = jax.lax.cond(done.any(), replan, lambda k, s, o, d: o, plan_key, next_state, order, done)
             return (next_state, order, replay), None
 
@@ -204,13 +212,7 @@ def build(config: DQNConfig, env=None, env_params=None, test_params=None, batch_
         greedy = masked_argmax(network.apply(state.params, state.obs), mask)
         random = masked_argmax(jax.random.gumbel(act_key, mask.shape), mask)
         action = jnp.where(jax.random.uniform(explore_key, (E,)) < epsilon, random, greedy)
-        obs, env_state, reward, terminated, truncated, info = vmap_step(
-            jax.random.split(step_key, E), state.env_state, action, env_params)
-        done = terminated | truncated
-        reward = reward * config.reward_scale
-        old = state.env_state
-        replay = replay_lib.add(state.replay, old.landscape_index, old.scenario_index, old.treated, old.placed,
-                                action, reward, done)
+        obs, env_state, replay, reward, done, info = step_and_store(step_key, state.env_state, state.replay, action)
 
         ready = (replay.size > max(config.learning_starts, config.n_step)) & replay_lib.can_sample(replay, config.n_step)
 
@@ -281,7 +283,7 @@ def _greedy_placement(params, network, key, landscape, weather, budget_cells, ne
     planning = jnp.zeros(landscape.shape + (0,), jnp.float32)
     if planning_ignitions:
         ignitions = draw_ignitions(key, landscape.burnable, planning_ignitions)
-        planning = planning_maps(landscape, weather, ignitions, max_minutes, neighbours)
+        planning = planning_maps(fire.spread_grid(landscape, weather, neighbours), ignitions, max_minutes)
     env_params = single_landscape_params(landscape, weather, budget_cells, planning)
     state = env.state_from(env_params, jnp.int32(0), jnp.int32(0), jnp.zeros(landscape.shape, bool), jnp.int32(0))
 
