@@ -1,0 +1,118 @@
+"""Golden behaviour: numbers recorded from the code before the layout redesign (issue 9) must not change.
+
+``tests/golden/golden.npz`` was written by ``python tests/test_golden.py`` on the pre-redesign tree (commit
+cfde9d1) and is never regenerated to make a change pass: a difference is a change of behaviour.  Recorded, for
+fixed keys on small grids: arrival times (three stencils), burn probability, a whole environment episode (rewards,
+burned counts, final observation), each planner's plan and ranks, and a 20-update DQN run with DPV demonstrations
+(final parameters and per-update metrics).
+
+Tolerance: exact equality.  Everything here is deterministic on one CPU device (integer burned counts, a unique
+min-plus fixed point, XLA:CPU reductions in a fixed order), so any difference is a behaviour change.
+"""
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+GOLDEN = Path(__file__).parent / "golden" / "golden.npz"
+
+
+def fires():
+    from jaxfire import fire, landscape
+    from jaxfire.weather import Weather
+
+    land = landscape.synthetic(jax.random.key(3), (24, 20))
+    weather = Weather(18.0, 250.0, "D2L2")
+    out = {}
+    for neighbours in (8, 16, 32):
+        for k, ignition in enumerate([(12, 10), (0, 0), (23, 19)]):
+            out[f"times_{neighbours}_{k}"] = fire.arrival_times(land, weather, ignition, 300.0, neighbours)
+    ignitions = jnp.array([[3, 4], [12, 10], [20, 2], [7, 17]])
+    out["burn_probability"] = fire.burn_probability(land, weather, ignitions, 240.0)
+    return out
+
+
+def episode():
+    from jaxfire import landscape
+    from jaxfire.env import FuelBreakEnv, ScenarioDistribution
+
+    env = FuelBreakEnv((16, 16), ignitions_per_evaluation=6, planning_ignitions=8)
+    pool = landscape.synthetic_pool(jax.random.key(1), 3, (16, 16))
+    params = env.make_params(jax.random.key(0), pool, budget_fraction=0.04, scenarios_per_landscape=3,
+                             max_minutes=240.0, distribution=ScenarioDistribution(wind_speed_kmh=(5.0, 25.0)))
+    step, reset = jax.jit(env.step), jax.jit(env.reset)
+    obs, state = reset(jax.random.key(5), params)
+    out = {"reset_obs": obs}
+    rewards, burned, actions = [], [], []
+    rng = np.random.default_rng(0)
+    for t in range(int(params.max_steps_in_episode)):
+        valid = np.flatnonzero(np.asarray(env.action_mask(state, params)).ravel())
+        action = int(rng.choice(valid)) if t % 3 else int(np.flatnonzero(~np.isin(np.arange(256), valid))[0])
+        obs, state, reward, terminated, truncated, info = step(jax.random.key(t), state, action, params)
+        rewards.append(float(reward))
+        burned.append(float(info["burned_fraction"]))
+        actions.append(action)
+        if bool(terminated) or bool(truncated):
+            break
+    out.update(rewards=np.array(rewards), burned=np.array(burned), actions=np.array(actions), final_obs=obs,
+               bank_burned=params.scenarios.burned_count, bank_planning=params.scenarios.planning)
+    return out
+
+
+def planners():
+    from jaxfire import baselines, landscape
+    from jaxfire.weather import Weather
+
+    land = landscape.synthetic(jax.random.key(7), (16, 16))
+    weather = Weather(20.0, 270.0)
+    out = {}
+    for name, plan in baselines.BASELINES.items():
+        options = dict(num_ignitions=16, max_minutes=240.0)
+        out[f"plan_{name}"] = plan(jax.random.key(11), land, weather, 12, **options)
+        out[f"rank_{name}"] = plan(jax.random.key(11), land, weather, 12, ranked=True, **options)
+    return out
+
+
+def dqn_run():
+    from jaxfire import landscape
+    from jaxfire.agents import dqn
+    from jaxfire.env import FuelBreakEnv
+
+    config = dqn.DQNConfig(grid=12, num_landscapes=4, ignitions=4, scenarios_per_landscape=2, num_envs=2,
+                           buffer_per_env=32, batch_size=8, learning_starts=4, features=(8, 8), dilations=(1, 2),
+                           total_updates=20, planning_ignitions=8, demo_baseline="dpv", demo_steps=8,
+                           pretrain_steps=5)
+    env = FuelBreakEnv((12, 12), ignitions_per_evaluation=4, planning_ignitions=8)
+    pool = landscape.synthetic_pool(jax.random.key(2), 3, (12, 12))
+    params = env.make_params(jax.random.key(4), pool, budget_fraction=0.05, scenarios_per_landscape=2)
+    out = jax.jit(dqn.make_train(config, env, params))(jax.random.key(6))
+    leaves = jax.tree_util.tree_flatten_with_path(out["runner_state"].params)[0]
+    result = {f"param_{jax.tree_util.keystr(path, simple=True, separator='.')}": leaf for path, leaf in leaves}
+    result.update({f"metric_{name}": value for name, value in out["metrics"].items()})
+    return result
+
+
+def compute() -> dict:
+    return {name: np.asarray(value) for part in (fires, episode, planners, dqn_run) for name, value in part().items()}
+
+
+@pytest.fixture(scope="module")
+def recorded():
+    return dict(np.load(GOLDEN))
+
+
+@pytest.mark.parametrize("part", [fires, episode, planners, dqn_run], ids=lambda f: f.__name__)
+def test_behaviour_unchanged(recorded, part):
+    now = {name: np.asarray(value) for name, value in part().items()}
+    expected = {name: value for name, value in recorded.items() if name in now}
+    assert sorted(now) == sorted(expected), "the golden record and this part name different quantities"
+    for name, value in now.items():
+        np.testing.assert_array_equal(value, expected[name], err_msg=name)
+
+
+if __name__ == "__main__":
+    GOLDEN.parent.mkdir(exist_ok=True)
+    np.savez_compressed(GOLDEN, **compute())
+    print(f"wrote {GOLDEN}")
