@@ -291,3 +291,27 @@ def test_results_of_an_lcp_are_written_as_geotiffs_on_its_grid(tmp_path, prj):
     with rasterio.open(written["fuel_breaks"]) as src:
         np.testing.assert_array_equal(src.read(1), breaks.astype(np.uint8))
 
+
+
+def test_interoperates_with_gdals_lcp_driver(tmp_path):
+    """GDAL's LCP driver (the layout's reference implementation, bundled with rasterio) reads jaxfire's files and
+    writes files jaxfire reads to the same landscape."""
+    with rasterio.Env() as env:
+        if "LCP" not in env.drivers():
+            pytest.skip("this GDAL build has no LCP driver")
+    import rasterio.shutil
+    stored = _stored()
+    bands = [stored[name] for name in BASIC + CROWN]
+    source = tmp_path / "source.tif"
+    with rasterio.open(source, "w", driver="GTiff", height=ROWS, width=COLS, count=8, dtype="int16", crs=UTM11,
+                       transform=from_origin(X0, Y0, CELL, CELL)) as dst:
+        for band, values in enumerate(bands, 1):
+            dst.write(values.astype(np.int16), band)
+    expected = raster.read_landscape(source)
+    rasterio.shutil.copy(source, tmp_path / "gdal.lcp", driver="LCP")
+    _assert_same_stack(raster.read_landscape(tmp_path / "gdal.lcp"), expected)
+    with rasterio.open(lcp.write_lcp(tmp_path / "ours.lcp", expected)) as src:
+        assert src.driver == "LCP" and src.count == 8 and src.crs == UTM11 and src.tags()["LATITUDE"] == "38"
+        assert src.transform == from_origin(X0, Y0, CELL, CELL)
+        for band, values in enumerate(bands, 1):
+            np.testing.assert_array_equal(src.read(band), values)
