@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 rasterio = pytest.importorskip("rasterio")
+import rasterio.shutil  # noqa: E402
 from rasterio.crs import CRS  # noqa: E402
 from rasterio.transform import from_origin  # noqa: E402
 
@@ -299,7 +300,6 @@ def test_interoperates_with_gdals_lcp_driver(tmp_path):
     with rasterio.Env() as env:
         if "LCP" not in env.drivers():
             pytest.skip("this GDAL build has no LCP driver")
-    import rasterio.shutil
     stored = _stored()
     bands = [stored[name] for name in BASIC + CROWN]
     source = tmp_path / "source.tif"
