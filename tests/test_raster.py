@@ -197,3 +197,170 @@ def test_missing_rasterio_gives_install_hint(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "rasterio", None)
     with pytest.raises(ImportError, match=r"jaxfire\[geo\]"):
         raster.read_stack(tmp_path / "a.tif", tmp_path / "b.tif", tmp_path / "c.tif")
+
+
+# ---------------------------------------------------------------- read_landscape: folders, multi-band, cover units
+
+LCP_ORDER = ("elevation", "slope", "aspect", "fuel_model", "canopy_cover", "canopy_height", "canopy_base_height",
+             "canopy_bulk_density")
+LANDFIRE_FILES = {"fuel_model": "LC20_F40_200.tif", "slope": "US_SlpD.tif", "aspect": "LC20_Asp_200.tif",
+                  "elevation": "LC20_Elev_200.tif", "canopy_cover": "LC20_CC_200.tif",
+                  "canopy_height": "LC20_CH_200.tif", "canopy_base_height": "LC20_CBH_200.tif",
+                  "canopy_bulk_density": "LC20_CBD_200.tif"}
+LANDFIRE_DESCRIPTIONS = {"fuel_model": "US_220F40", "slope": "US_SLPD2020", "aspect": "US_ASP2020",
+                         "elevation": "US_DEM2020", "canopy_cover": "US_220CC", "canopy_height": "US_220CH",
+                         "canopy_base_height": "US_220CBH", "canopy_bulk_density": "US_220CBD"}
+
+
+def _folder(tmp_path, name, stored, file_names):
+    folder = tmp_path / name
+    folder.mkdir()
+    for layer, file_name in file_names.items():
+        _write(folder / file_name, stored[layer])
+    return folder
+
+
+def _write_multiband(path, arrays, descriptions=None):
+    with rasterio.open(path, "w", driver="GTiff", height=arrays[0].shape[0], width=arrays[0].shape[1],
+                       count=len(arrays), dtype="int16", crs=CRS_ALBERS, transform=TRANSFORM) as dst:
+        for band, array in enumerate(arrays, 1):
+            dst.write(array.astype(np.int16), band)
+            if descriptions:
+                dst.set_band_description(band, descriptions[band - 1])
+    return path
+
+
+def _assert_same_stack(a, b):
+    for name in ("fuel_model", "slope_deg", "aspect_deg", "canopy_cover", "canopy_height_m", "canopy_base_height_m",
+                 "canopy_bulk_density_kg_m3", "elevation_m", "valid"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    assert a.transform == b.transform and a.crs == b.crs and a.cell_size_m == b.cell_size_m
+
+
+def test_landfire_folder_multiband_and_project_folder_read_the_same(tmp_path):
+    (tmp_path / "project").mkdir()
+    stored, paths = _landfire(tmp_path / "project", shape=(6, 7))
+    reference = raster.read_stack(**paths)
+    _assert_same_stack(raster.read_landscape(tmp_path / "project"), reference)
+    landfire = _folder(tmp_path, "landfire", stored, LANDFIRE_FILES)
+    (landfire / "LC20_F40_200.tif.aux.xml").write_text("<PAMDataset/>")     # sidecars and other files are ignored
+    (landfire / "README.txt").write_text("LANDFIRE download")
+    _write(landfire / "US_EVT.tif", stored["fuel_model"])                    # a product jaxfire does not use
+    _assert_same_stack(raster.read_landscape(landfire), reference)
+    multiband = _write_multiband(tmp_path / "landscape.tif", [stored[name] for name in LCP_ORDER])
+    _assert_same_stack(raster.read_landscape(multiband), reference)
+    shuffled = LCP_ORDER[::-1]                                               # descriptions decide the order
+    described = _write_multiband(tmp_path / "described.tif", [stored[name] for name in shuffled],
+                                 [LANDFIRE_DESCRIPTIONS[name] for name in shuffled])
+    _assert_same_stack(raster.read_landscape(described), reference)
+    gdal_names = ["Canopy bulk density", "Canopy base height", "Canopy height", "Canopy cover", "Fuel models",
+                  "Aspect", "Slope", "Elevation"]                             # GDAL's LCP band descriptions
+    gdal = _write_multiband(tmp_path / "gdal.tif", [stored[name] for name in shuffled], gdal_names)
+    _assert_same_stack(raster.read_landscape(gdal), reference)
+
+
+def test_five_band_landscape_has_no_canopy_fuels(tmp_path):
+    stored, paths = _landfire(tmp_path, shape=(6, 7))
+    five = _write_multiband(tmp_path / "five.tif", [stored[name] for name in LCP_ORDER[:5]])
+    expected = raster.read_stack(**{name: paths[name] for name in LCP_ORDER[:5]})
+    _assert_same_stack(raster.read_landscape(five), expected)
+    assert not raster.read_landscape(five).canopy_height_m.any()
+
+
+@pytest.mark.parametrize("count", [1, 3, 6, 9])
+def test_multiband_band_counts_other_than_5_or_8_are_refused(tmp_path, count):
+    stored, _ = _landfire(tmp_path, shape=(6, 7))
+    path = _write_multiband(tmp_path / "odd.tif", [stored["elevation"]] * count)
+    with pytest.raises(ValueError, match=rf"odd.tif has {count} band\(s\); a landscape raster has 8 bands"):
+        raster.read_landscape(path)
+
+
+def test_partial_or_duplicate_band_descriptions_are_refused(tmp_path):
+    stored, _ = _landfire(tmp_path, shape=(6, 7))
+    arrays = [stored[name] for name in LCP_ORDER]
+    partial = _write_multiband(tmp_path / "partial.tif", arrays, ["US_DEM2020", "US_SLPD2020"] + [""] * 6)
+    with pytest.raises(ValueError, match=r"partial.tif: the band descriptions \(band 1: 'US_DEM2020'.*do not name"):
+        raster.read_landscape(partial)
+    twice = _write_multiband(tmp_path / "twice.tif", arrays, [LANDFIRE_DESCRIPTIONS[n] for n in LCP_ORDER[:-1]]
+                             + ["US_220F40"])
+    with pytest.raises(ValueError, match=r"twice.tif: the band descriptions .*band 8: 'US_220F40'"):
+        raster.read_landscape(twice)
+
+
+def test_percent_slope_by_name_and_contradicting_override(tmp_path):
+    stored, paths = _landfire(tmp_path, shape=(6, 7))
+    files = dict(LANDFIRE_FILES, slope="US_SlpP.tif")
+    percent = _folder(tmp_path, "percent", dict(stored, slope=stored["slope"] * 3), files)
+    expected = raster.read_stack(**dict(paths, slope=percent / "US_SlpP.tif"), slope_units="percent")
+    _assert_same_stack(raster.read_landscape(percent), expected)
+    as_degrees = raster.read_stack(**dict(paths, slope=percent / "US_SlpP.tif"))
+    assert not np.allclose(expected.slope_deg, as_degrees.slope_deg)
+    with pytest.raises(ValueError, match=r"US_SlpP.tif is named as slope_units='percent', but "
+                                         r"slope_units='degrees' was passed"):
+        raster.read_landscape(percent, slope_units="degrees")
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"LC20_F13_200.tif": "fuel_model"}, r"more than one file per layer \(fuel_model: LC20_F13_200.tif, "
+                                         r"LC20_F40_200.tif\)"),
+    ({"fuel_model.tif": "fuel_model"}, r"fuel_model: LC20_F40_200.tif, fuel_model.tif"),
+    ({"US_SlpP.tif": "slope"}, r"slope: US_SlpD.tif, US_SlpP.tif"),
+    ({"LC20_CC_CH.tif": "canopy_cover"}, r"LC20_CC_CH.tif matches more than one landscape layer \(canopy_cover, "
+                                         r"canopy_height\)"),
+])
+def test_ambiguous_folders_are_refused_naming_the_files(tmp_path, extra, message):
+    stored, _ = _landfire(tmp_path, shape=(6, 7))
+    folder = _folder(tmp_path, "lf", stored, LANDFIRE_FILES)
+    for file_name, layer in extra.items():
+        _write(folder / file_name, stored[layer])
+    with pytest.raises(ValueError, match=message):
+        raster.read_landscape(folder)
+
+
+def test_incomplete_folder_unknown_keyword_and_missing_path(tmp_path):
+    stored, _ = _landfire(tmp_path, shape=(6, 7))
+    folder = _folder(tmp_path, "lf", stored, {k: v for k, v in LANDFIRE_FILES.items() if k != "aspect"})
+    with pytest.raises(ValueError, match=r"lf has no raster for aspect \(found: LC20_CBD_200.tif"):
+        raster.read_landscape(folder)
+    with pytest.raises(TypeError, match=r"unknown keyword\(s\) \['slope_unit'\]"):
+        raster.read_landscape(folder, slope_unit="percent")
+    with pytest.raises(FileNotFoundError, match="nowhere.tif"):
+        raster.read_landscape(tmp_path / "nowhere.tif")
+
+
+@pytest.mark.parametrize("name, layer, hint", [
+    ("LC20_F40_200", "fuel_model", None), ("LF2022_FBFM13_220_CONUS", "fuel_model", None),
+    ("US_SlpD", "slope", None), ("us_slpp", "slope", ("slope_units", "percent")), ("LC20_Asp_200", "aspect", None),
+    ("US_DEM2020", "elevation", None), ("LC20_Elev_200", "elevation", None), ("US_220CC", "canopy_cover", None),
+    ("LC20_CH_200", "canopy_height", None), ("LC20_CBH_200", "canopy_base_height", None),
+    ("lc20-cbd-200", "canopy_bulk_density", None), ("canopy_base_height", "canopy_base_height", None),
+    ("Fuel models", "fuel_model", None),
+])
+def test_layer_names(name, layer, hint):
+    from jaxfire.landscape import names
+    matches = names.identify(name)
+    assert {match[0] for match in matches} == {layer}
+    if hint is not None:
+        assert matches == {(layer, hint)}
+
+
+@pytest.mark.parametrize("name", ["US_EVT", "LC20_CCH_200", "ACCESS", "slope_of_hill_roads", "LC20_EVC_200"])
+def test_names_without_a_whole_product_code_are_not_layers(name):
+    from jaxfire.landscape import names
+    assert names.identify(name) == set()
+
+
+def test_fractional_canopy_cover_under_percent_units_is_refused(tmp_path):
+    stored, paths = _landfire(tmp_path, shape=(6, 7))
+    fraction = _write(tmp_path / "cover_fraction.tif", (stored["canopy_cover"] / 100.0).astype(np.float32))
+    with pytest.raises(ValueError, match=r"canopy cover .*cover_fraction.tif looks like a fraction, not percent: "
+                                         r"every valid value is <= 1 \(max 0.3\).*canopy_cover_units=\"fraction\""):
+        raster.read_stack(**dict(paths, canopy_cover=fraction))
+    read = raster.read_stack(**dict(paths, canopy_cover=fraction), canopy_cover_units="fraction")
+    np.testing.assert_allclose(read.canopy_cover, stored["canopy_cover"] / 100.0, rtol=1e-6)
+    no_canopy = _write(tmp_path / "cover_zero.tif", np.zeros((6, 7), np.int16))    # all-zero percent cover is fine
+    assert not raster.read_stack(**dict(paths, canopy_cover=no_canopy)).canopy_cover.any()
+    folder = _folder(tmp_path, "lf", dict(stored, canopy_cover=stored["canopy_cover"] / 100.0),
+                     LANDFIRE_FILES)
+    with pytest.raises(ValueError, match=r"LC20_CC_200.tif looks like a fraction"):
+        raster.read_landscape(folder)
