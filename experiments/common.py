@@ -1,22 +1,20 @@
-"""Command-line pieces shared by the experiments: device / multi-process set-up and a machine description.
+"""Command-line pieces shared by the experiments: device flags, fire flags, safe output folders, a machine
+description and list parsers.
 
-Order matters: JAX fixes its CPU device count when its backend starts, and ``gymnax`` (imported by
-``jaxfire.env`` and ``jaxfire.agents``) starts it on import.  An experiment therefore parses its arguments, calls
-:func:`setup_parallel`, and only then imports ``jaxfire.env`` / ``jaxfire.agents``::
-
-    parser = argparse.ArgumentParser()
-    add_parallel_args(parser)
-    args = parser.parse_args(argv)
-    info = setup_parallel(args)          # before importing jaxfire.env
-    from jaxfire.agents import dqn
+An experiment parses its arguments, validates everything, then calls :func:`setup_parallel` (which calls
+:func:`jaxfire.parallel.configure_devices`) before it computes anything; modules import at the top as usual.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
+import json
 import os
 import platform
+import shutil
 import sys
+from pathlib import Path
 
 from jaxfire import parallel
 
@@ -42,47 +40,52 @@ def add_parallel_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
     return parser
 
 
+def _device_settings(args: argparse.Namespace) -> dict:
+    return {name: getattr(args, name, None) for name in ("cpu_devices", "coordinator", "num_processes", "process_id")}
+
+
 def validate_parallel_args(args: argparse.Namespace) -> None:
     """Raise ``ValueError`` for inconsistent device / process arguments."""
-    cpu_devices = getattr(args, "cpu_devices", None)
-    coordinator = getattr(args, "coordinator", None)
-    num_processes = getattr(args, "num_processes", None)
-    process_id = getattr(args, "process_id", None)
-    if cpu_devices is not None and cpu_devices < 1:
-        raise ValueError(f"--cpu-devices must be >= 1, got {cpu_devices}")
-    if coordinator is None:
-        if num_processes is not None or process_id is not None:
-            raise ValueError("--num-processes and --process-id need --coordinator HOST:PORT")
-        return
-    if num_processes is None or process_id is None:
-        raise ValueError("--coordinator needs both --num-processes and --process-id")
-    host, _, port = coordinator.rpartition(":")
-    if not host or not port.isdigit():
-        raise ValueError(f"--coordinator must be HOST:PORT, got {coordinator!r}")
-    if num_processes < 1:
-        raise ValueError(f"--num-processes must be >= 1, got {num_processes}")
-    if not 0 <= process_id < num_processes:
-        raise ValueError(f"--process-id must be in 0 .. {num_processes - 1}, got {process_id}")
+    parallel.validate_device_settings(**_device_settings(args))
 
 
 def setup_parallel(args: argparse.Namespace) -> dict:
-    """Apply the device / process arguments; call before importing ``jaxfire.env`` or ``jaxfire.agents``.
+    """Apply the device / process arguments (:func:`jaxfire.parallel.configure_devices`); returns its device info."""
+    return parallel.configure_devices(**_device_settings(args))
 
-    Sets the CPU host-device count (``--cpu-devices``), joins a ``jax.distributed`` run (``--coordinator``), then
-    starts the backend and returns ``{"process_index", "process_count", "local_device_count", "device_count",
-    "platform"}``.  Raises ``ValueError`` for inconsistent arguments and ``RuntimeError`` when the backend already
-    started with another CPU device count.
+
+@contextlib.contextmanager
+def replacing(path, overwrite: bool):
+    """Write a new output folder at ``path`` without losing an existing one before the new one has started.
+
+    Raises ``FileExistsError`` when ``path`` exists (and is not an empty folder) and ``overwrite`` is false.  An
+    existing folder is moved aside; the body creates and fills ``path`` and calls the yielded ``started()`` once
+    the new output has started successfully, which deletes the old folder.  If the body fails before that, the
+    partial new folder is removed and the old one moved back; if it fails after, the new folder stays (it holds a
+    usable, e.g. resumable, run).
     """
-    validate_parallel_args(args)
-    if getattr(args, "cpu_devices", None) is not None:
-        parallel.set_cpu_devices(args.cpu_devices)
-    if getattr(args, "coordinator", None) is not None:
-        parallel.initialize_distributed(args.coordinator, args.num_processes, args.process_id)
-    import jax
+    path = Path(path)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())) and not overwrite:
+        raise FileExistsError(f"{path} already exists; pass --overwrite to replace it (or choose another name)")
+    aside = path.with_name(f".{path.name}.replaced-{os.getpid()}") if path.exists() else None
+    if aside is not None:
+        path.rename(aside)
+    state = {"started": False}
 
-    return {"process_index": jax.process_index(), "process_count": jax.process_count(),
-            "local_device_count": jax.local_device_count(), "device_count": jax.device_count(),
-            "platform": jax.default_backend()}
+    def started():
+        if not state["started"] and aside is not None:
+            shutil.rmtree(aside)
+        state["started"] = True
+
+    try:
+        yield started
+    except BaseException:
+        if not state["started"]:
+            shutil.rmtree(path, ignore_errors=True)
+            if aside is not None:
+                aside.rename(path)
+        raise
+    started()
 
 
 def add_fire_args(parser, neighbours: bool = True):
@@ -193,3 +196,19 @@ def floats(text: str) -> list[float]:
 def words(text: str) -> list[str]:
     """Comma-separated names (an argparse ``type``)."""
     return [v.strip() for v in str(text).split(",") if v.strip()]
+
+
+def finite_or_none(value):
+    """``value`` with every non-finite float (NaN, inf) inside dicts and lists replaced by ``None``."""
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else None
+    if isinstance(value, dict):
+        return {key: finite_or_none(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_none(item) for item in value]
+    return value
+
+
+def json_dumps(value) -> str:
+    """Strict JSON (no NaN or inf tokens: they become ``null``), indented."""
+    return json.dumps(finite_or_none(value), indent=2, allow_nan=False, default=str)

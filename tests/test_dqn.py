@@ -9,7 +9,7 @@ from jaxfire.agents import dqn, replay as replay_lib
 from jaxfire.agents.networks import QNetwork, masked_argmax
 from jaxfire.env import FuelBreakEnv, ScenarioDistribution
 
-TINY = dict(grid=12, num_landscapes=4, ignitions=4, scenarios_per_landscape=2, num_envs=2, buffer_per_env=32,
+TINY = dict(landscape_side=12, num_landscapes=4, ignitions_per_evaluation=4, scenarios_per_landscape=2, num_envs=2, buffer_per_env=32,
             batch_size=8, learning_starts=4, features=(8, 8), dilations=(1, 2), total_updates=12)
 
 
@@ -71,7 +71,7 @@ def test_training_takes_only_valid_actions_and_seeds_differ():
     params = out["runner_state"].params
     leaves = jax.tree.leaves(jax.tree.map(lambda p: np.asarray(p[0] - p[1]), params))
     assert max(np.abs(leaf).max() for leaf in leaves) > 0, "two seeds trained identical agents"
-    replay = jax.tree.map(lambda x: x[0], out["runner_state"].replay)
+    replay = jax.tree.map(lambda x: x[0], out["runner_state"].envs.replay)
     # Every stored action was valid in its state: rebuild the states and check their masks.
     n = int(replay.size)
     compact = dict(landscape_index=replay.landscape_index[:, :n].ravel(), scenario_index=replay.scenario_index[:, :n].ravel(),
@@ -122,7 +122,7 @@ def test_probe_learns_the_known_best_cell():
                                                                wind_direction_spread_deg=10.0,
                                                                ignition_probability=west))
     assert int(params.budget_cells[0]) == 1
-    config = dqn.DQNConfig(grid=9, num_envs=8, total_updates=250, buffer_per_env=64, batch_size=32, n_step=1,
+    config = dqn.DQNConfig(landscape_side=9, num_envs=8, total_updates=250, buffer_per_env=64, batch_size=32, n_step=1,
                            learning_starts=4, features=(16, 16, 16), dilations=(1, 2, 4), epsilon_fraction=0.6,
                            learning_rate=1e-3, target_tau=0.05, planning_ignitions=0)
     out = jax.jit(dqn.make_train(config, env, params))(jax.random.key(1))
@@ -142,7 +142,7 @@ def test_demonstrations_replay_the_baseline_plan_and_pretraining_imitates_it():
                            pretrain_steps=300, learning_rate=1e-3, planning_ignitions=16)
     learner = dqn.build(config)
     state = jax.jit(learner.init)(jax.random.key(0))
-    replay = state.replay
+    replay = state.envs.replay
     assert int(replay.size) == 40 and bool(replay.demo[:, :40].all()) and int(state.update) == 0
     # The first episode of environment 0 placed the DPV plan of its landscape, weather and planning fires, in DPV order.
     end = int(np.argmax(np.asarray(replay.done[0])))

@@ -6,7 +6,8 @@ import pytest
 from gymnax.wrappers.purerl import LogWrapper
 
 from jaxfire import fire, landscape
-from jaxfire.env import OBS_CHANNELS, PLANNING_CHANNELS, FuelBreakEnv, ScenarioDistribution, planning_maps
+from jaxfire.env import OBS_CHANNELS, PLANNING_CHANNELS, Channel, FuelBreakEnv, ScenarioDistribution
+from jaxfire.fire import planning_maps
 from jaxfire.weather import Weather
 
 SHAPE = (16, 16)
@@ -69,21 +70,27 @@ def test_observation_channels(setup):
     env, params, step, reset = setup
     obs, state = reset(jax.random.key(3), params)
     assert obs.shape == SHAPE + (OBS_CHANNELS + PLANNING_CHANNELS,) and env.observation_space(params).shape == obs.shape
-    np.testing.assert_array_equal(obs[..., 11], np.asarray(env.action_mask(state, params), np.float32))
-    np.testing.assert_allclose(obs[..., 12], 1.0)
+    assert len(Channel) == OBS_CHANNELS + PLANNING_CHANNELS
+    np.testing.assert_array_equal(obs[..., Channel.VALID], np.asarray(env.action_mask(state, params), np.float32))
+    np.testing.assert_allclose(obs[..., Channel.BUDGET_LEFT], 1.0)
     # Planning channels: a burn probability and a DPV scaled to max 1, zero where nothing burns; drawn from fires
     # other than the episode's (whose burn probability the observation must not reveal).
-    probability, dpv = np.asarray(obs[..., 13]), np.asarray(obs[..., 14])
-    burnable = np.asarray(landscape.take(params.pool, int(state.landscape_index)).burnable)
+    probability = np.asarray(obs[..., Channel.PLANNING_BURN_PROBABILITY])
+    dpv = np.asarray(obs[..., Channel.PLANNING_DPV])
+    land = landscape.take(params.pool, int(state.landscape_index))
+    burnable = np.asarray(land.burnable)
     assert 0 < probability.max() <= 1 and np.all(probability[~burnable] == 0) and dpv.max() == pytest.approx(1.0)
     assert np.all(dpv[probability == 0] == 0)
-    assert not np.allclose(probability, np.asarray(state.burn_probability))
-    cell = int(np.argmax(np.asarray(obs[..., 11]).ravel()))
+    hidden = np.asarray(fire.burn_probability(land, state.weather, state.ignitions, 240.0))
+    assert not np.allclose(probability, hidden)
+    cell = int(np.argmax(np.asarray(obs[..., Channel.VALID]).ravel()))
     obs2, state2, *_ = step(jax.random.key(0), state, cell, params)
     r, c = divmod(cell, SHAPE[1])
-    assert obs2[r, c, 10] == 1.0 and obs2[r, c, 11] == 0.0 and np.all(obs2[r, c, :5] == 0.0)
-    assert float(obs2[0, 0, 12]) == pytest.approx(1 - 1 / int(state.budget_cells))
-    np.testing.assert_array_equal(obs2[..., 13:], obs[..., 13:])  # planned before treatment: static
+    assert obs2[r, c, Channel.TREATED] == 1.0 and obs2[r, c, Channel.VALID] == 0.0
+    assert np.all(obs2[r, c, :Channel.HEAD_RATE] == 0.0)  # a fuel break neither spreads nor burns
+    assert float(obs2[0, 0, Channel.BUDGET_LEFT]) == pytest.approx(1 - 1 / int(state.budget_cells))
+    planning = slice(Channel.PLANNING_BURN_PROBABILITY, None)
+    np.testing.assert_array_equal(obs2[..., planning], obs[..., planning])  # planned before treatment: static
 
 
 def test_planning_maps_on_a_strip_by_hand():

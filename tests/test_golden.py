@@ -80,7 +80,7 @@ def dqn_run():
     from jaxfire.agents import dqn
     from jaxfire.env import FuelBreakEnv
 
-    config = dqn.DQNConfig(grid=12, num_landscapes=4, ignitions=4, scenarios_per_landscape=2, num_envs=2,
+    config = dqn.DQNConfig(landscape_side=12, num_landscapes=4, ignitions_per_evaluation=4, scenarios_per_landscape=2, num_envs=2,
                            buffer_per_env=32, batch_size=8, learning_starts=4, features=(8, 8), dilations=(1, 2),
                            total_updates=20, planning_ignitions=8, demo_baseline="dpv", demo_steps=8,
                            pretrain_steps=5)

@@ -19,13 +19,14 @@ def free_port() -> int:
 
 def run_workers(tmp_path, num_processes, cpu_devices=1):
     out = tmp_path / f"result_{num_processes}x{cpu_devices}.npz"
-    env = {**os.environ, "JAXFIRE_CPU_DEVICES": str(cpu_devices), "XLA_FLAGS": ""}
+    env = {**os.environ, "XLA_FLAGS": ""}
     coordinator = f"127.0.0.1:{free_port()}"
-    workers = [subprocess.Popen([sys.executable, str(WORKER), coordinator, str(num_processes), str(i), str(out)],
+    workers = [subprocess.Popen([sys.executable, str(WORKER), coordinator, str(num_processes), str(i),
+                                 str(cpu_devices), str(out)],
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                for i in range(num_processes)]
     try:
-        logs = [w.communicate(timeout=240)[0] for w in workers]
+        logs = [w.communicate(timeout=600)[0] for w in workers]
     finally:
         for w in workers:
             w.kill()
@@ -45,12 +46,23 @@ def test_two_host_devices_and_two_processes_equal_one_device(tmp_path):
         np.testing.assert_allclose(other["params"], single["params"], rtol=1e-5, atol=1e-4)
 
 
-def test_cpu_device_count_cannot_change_after_start():
-    import jax
+def test_devices_are_configured_after_the_imports_and_bad_settings_are_named():
+    """Importing every jaxfire module (gymnax among them starts JAX's backend) and computing on one device does not
+    stop a later :func:`configure_devices` from giving two host devices: no import-order trap."""
+    script = ("import jax, jax.numpy as jnp\n"
+              "from jaxfire import parallel, training, evaluation\n"
+              "from jaxfire.env import FuelBreakEnv\n"
+              "assert jax.device_count() == 1 and float(jnp.ones(3).sum()) == 3.0\n"
+              "info = parallel.configure_devices(cpu_devices=2)\n"
+              "assert info['local_device_count'] == 2 == jax.device_count(), info\n"
+              "print(jax.jit(lambda x: x * 2, out_shardings=parallel.batch_sharding(parallel.data_mesh()))("
+              "jnp.arange(4.0)).sum())\n")
+    done = subprocess.run([sys.executable, "-c", script], env={**os.environ, "XLA_FLAGS": ""}, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "12.0", done.stderr[-3000:]
     from jaxfire import parallel
 
-    jax.devices()
-    with pytest.raises(RuntimeError, match="already started"):
-        parallel.set_cpu_devices(jax.local_device_count() + 1)
-    with pytest.raises(ValueError):
-        parallel.set_cpu_devices(0)
+    for settings, message in [(dict(cpu_devices=0), "cpu-devices"), (dict(coordinator="x:1"), "needs both"),
+                              (dict(num_processes=2, process_id=0), "need --coordinator")]:
+        with pytest.raises(ValueError, match=message):
+            parallel.configure_devices(**settings)

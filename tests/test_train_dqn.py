@@ -1,4 +1,4 @@
-"""experiments.train_dqn and jaxfire.agents.checkpoint: exact checkpoints and resumes, run-folder safety, metrics,
+"""experiments.train_dqn, jaxfire.training and jaxfire.checkpoint: exact checkpoints and resumes, run-folder safety, metrics,
 figures, load_policy on another grid size, and a NaN guard, all on tiny configurations."""
 import fcntl
 import json
@@ -16,7 +16,8 @@ from jax.experimental.compilation_cache import compilation_cache
 
 from experiments import train_dqn
 from jaxfire import landscape
-from jaxfire.agents import checkpoint, dqn, replay as replay_lib
+from jaxfire import checkpoint
+from jaxfire.agents import dqn, replay as replay_lib
 from jaxfire.weather import Weather
 
 # Every run trains 30 updates in chunks of 10: one compiled program for all (see persistent_compilation_cache).
@@ -85,23 +86,25 @@ def uninterrupted(tmp_path_factory):
 
 def test_checkpoint_round_trip_is_exact(tmp_path):
     state = dqn.RunnerState(
-        params={"params": {"w": jax.random.normal(jax.random.key(0), (3, 4))}},
-        target_params={"params": {"w": jnp.ones((3, 4))}}, opt_state=(jnp.int32(7), ()),
-        env_state={"weather": Weather(jnp.array([10.0, 20.0]), jnp.array([0.0, 90.0]), jnp.zeros((2, 5))),
-                   "treated": jnp.eye(3, dtype=bool)},
-        obs=jnp.array([1.0, jnp.nan, -jnp.inf]), replay=replay_lib.create(2, 8, 20),
-        episode_return=jnp.array([0.5, 1e-30]), key=jax.random.key(42), update=jnp.int32(5))
+        train=dqn.TrainState(params={"params": {"w": jax.random.normal(jax.random.key(0), (3, 4))}},
+                             target_params={"params": {"w": jnp.ones((3, 4))}}, opt_state=(jnp.int32(7), ())),
+        envs=dqn.EnvBatch(env_state={"weather": Weather(jnp.array([10.0, 20.0]), jnp.array([0.0, 90.0]),
+                                                        jnp.full((2, 5), 0.1)),
+                                     "treated": jnp.eye(3, dtype=bool)},
+                          obs=jnp.array([1.0, jnp.nan, -jnp.inf]), replay=replay_lib.create(2, 8, 20),
+                          episode_return=jnp.array([0.5, 1e-30])),
+        key=jax.random.key(42), update=jnp.int32(5))
     for step in (0, 5, 10, 15):
-        checkpoint.save(tmp_path, step, state._replace(update=jnp.int32(step)))
+        checkpoint.save(tmp_path, step, state.replace(update=jnp.int32(step)))
     assert checkpoint.latest_step(tmp_path) == 15 and checkpoint.latest_step(tmp_path / "missing") is None
     assert sorted(int(p.name) for p in (tmp_path / "checkpoints").iterdir()) == [5, 10, 15]  # the last 3
-    assert_identical(checkpoint.restore(tmp_path, state), state._replace(update=jnp.int32(15)))
+    assert_identical(checkpoint.restore(tmp_path, state), state.replace(update=jnp.int32(15)))
     abstract = jax.eval_shape(lambda: state)
     assert_identical(checkpoint.restore(tmp_path, abstract, step=5), state)
     assert_identical(checkpoint.restore_params(tmp_path), state.params)
     with pytest.raises(FileNotFoundError):
         checkpoint.restore(tmp_path, state, step=0)
-    config = dqn.DQNConfig(features=(4, 5), dilations=(1, 3), dueling=False, budget=0.1)
+    config = dqn.DQNConfig(features=(4, 5), dilations=(1, 3), dueling=False, budget_fraction=0.1)
     checkpoint.save_config(tmp_path, config, seed=3, chunk=7)
     assert checkpoint.load_config(tmp_path) == config
     assert checkpoint.load_settings(tmp_path) == {"seed": 3, "chunk": 7}
@@ -119,7 +122,7 @@ def test_run_folder_holds_config_metrics_checkpoints_and_figures(uninterrupted):
     assert summary["updates"] == 30 and summary["bytes_per_transition"] == replay_lib.bytes_per_transition(144)
     assert summary["evaluation"]["agent"] == evaluation["agent"] and len(summary["evaluation"]["per_landscape"]) == 1
     config = checkpoint.load_config(uninterrupted)
-    assert config.features == (8, 8) and config.grid == 12 and config.total_updates == 30
+    assert config.features == (8, 8) and config.landscape_side == 12 and config.total_updates == 30
     assert sorted(int(p.name) for p in (uninterrupted / "checkpoints").iterdir()) == [10, 20, 30]
     assert {p.name for p in (uninterrupted / "plots").iterdir()} == {"learning_curves.png", "landscape_0.png"}
 
@@ -148,7 +151,7 @@ def test_existing_runs_are_neither_overwritten_nor_resumed_with_other_flags(tmp_
     assert summary["updates"] == 30 and not (tmp_path / "x" / "notes.txt").exists()
     with pytest.raises(SystemExit):
         train_dqn.main(["--runs-dir", str(tmp_path), "--name", "x", "--resume", "--grid", "16"])
-    assert "--grid (saved 12, given 16)" in capsys.readouterr().err
+    assert "--landscape-side (saved 12, given 16)" in capsys.readouterr().err
 
 
 def test_load_policy_places_the_budget_on_another_grid_size(uninterrupted):

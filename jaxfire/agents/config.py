@@ -1,14 +1,57 @@
-"""The settings of a DQN run (:class:`DQNConfig`), importable without starting JAX's backend.
+"""The settings of a DQN run (:class:`DQNConfig`): environment, network, learning and demonstrations.
 
-Experiments parse their flags into a :class:`DQNConfig` before they choose the devices (``--cpu-devices``,
-``--coordinator``); :mod:`jaxfire.agents.dqn` (through ``gymnax``) starts the backend on import, so the config
-lives here.  Field meanings: ``python -m experiments.train_dqn --help``.
+Field meanings: :data:`HELP` (also ``python -m experiments.train_dqn --help``).  Counts are counts (``*_cells``,
+``ignitions_per_evaluation``, ``planning_ignitions``), fractions say so (``budget_fraction``, ``test_fraction``),
+``landscape_side`` is the side of the square landscapes in cells.
 """
 from __future__ import annotations
 
 import dataclasses
 
-from jaxfire import baselines
+from jaxfire.planners import PLANNERS
+
+HELP = {  # field -> meaning (the training CLI's flag help)
+    "landscape_side": "landscape side, cells (square landscapes)",
+    "num_landscapes": "synthetic landscapes in the pool (train + held-out test)",
+    "test_fraction": "fraction of the pool held out for evaluation",
+    "landscape_seed": "seed of the landscape pool, its train/test split and the scenario banks",
+    "budget_fraction": "fuel-break cells per episode, fraction of the landscape's burnable cells",
+    "ignitions_per_evaluation": "ignitions per scenario, all burned after every step",
+    "scenarios_per_landscape": "weather + ignition-set scenarios drawn per landscape",
+    "max_minutes": "fire duration cap, minutes",
+    "wind_kmh_low": "lowest 10-m wind speed of the scenarios, km/h",
+    "wind_kmh_high": "highest 10-m wind speed of the scenarios, km/h",
+    "neighbours": "fire-spread stencil size: 8, 16 or 32",
+    "planning_ignitions": "fires behind the planning channels (burn probability, DPV) of the observation; 0: none",
+    "features": "channels of each dilated 3x3 convolution, comma-separated",
+    "dilations": "dilation of each convolution, comma-separated (as many as --features)",
+    "dueling": "dueling head: grid value + mean-centred per-cell advantages",
+    "double": "double DQN: the online network picks the bootstrap action, the target network rates it",
+    "num_envs": "parallel environments (env steps per update)",
+    "total_updates": "updates to train",
+    "buffer_per_env": "replay entries per environment (num_envs x this in all)",
+    "batch_size": "transitions per gradient step",
+    "learning_rate": "Adam learning rate",
+    "max_grad_norm": "global gradient-norm clip",
+    "gamma": "discount per step",
+    "n_step": "steps of the n-step returns",
+    "reward_scale": "reward multiplier (rewards are reductions of the expected burned fraction)",
+    "epsilon_start": "exploration probability at update 0",
+    "epsilon_end": "exploration probability after the decay",
+    "epsilon_fraction": "fraction of total_updates over which epsilon decays linearly",
+    "learning_starts": "replay entries per environment before learning starts",
+    "gradient_steps": "gradient steps per update",
+    "target_tau": "Polyak rate of the target network per update (when --target-period is 0)",
+    "target_period": "copy the online network to the target every this many updates (0: Polyak averaging)",
+    "demo_baseline": "planner whose plans prefill the replay as demonstrations (random, burn_probability, "
+                     "domirank, dpv, greedy; empty: none)",
+    "demo_steps": "demonstration steps per environment put in the replay before training",
+    "pretrain_steps": "gradient steps on the demonstrations before training",
+    "demo_weight": "weight of the imitation (cross-entropy) loss on demonstration transitions (0: TD loss only)",
+}
+
+# Names of fields in config files (and command-line flags) from before they were renamed.
+RENAMED = {"grid": "landscape_side", "ignitions": "ignitions_per_evaluation", "budget": "budget_fraction"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -16,12 +59,12 @@ class DQNConfig:
     """Every setting of a run (see ``python -m experiments.train_dqn --help`` for their meaning)."""
 
     # Landscapes and environment.
-    grid: int = 32
+    landscape_side: int = 32
     num_landscapes: int = 32
     test_fraction: float = 0.25
     landscape_seed: int = 0
-    budget: float = 0.05
-    ignitions: int = 16
+    budget_fraction: float = 0.05
+    ignitions_per_evaluation: int = 16
     scenarios_per_landscape: int = 8
     max_minutes: float = 480.0
     wind_kmh_low: float = 10.0
@@ -56,12 +99,21 @@ class DQNConfig:
     pretrain_steps: int = 0
     demo_weight: float = 1.0
 
+    @classmethod
+    def from_dict(cls, fields: dict) -> "DQNConfig":
+        """A config from JSON-like ``fields`` (lists back to tuples; fields renamed since accepted by old name)."""
+        fields = {RENAMED.get(name, name): value for name, value in fields.items()}
+        unknown = set(fields) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown DQN config field(s) {sorted(unknown)}")
+        return cls(**{name: tuple(value) if isinstance(value, list) else value for name, value in fields.items()})
+
     def validate(self) -> "DQNConfig":
         """Raise ``ValueError`` naming the first inconsistent setting; returns ``self``."""
         checks = [
-            (self.grid >= 4, "grid must be >= 4"),
+            (self.landscape_side >= 4, "landscape_side must be >= 4"),
             (self.planning_ignitions >= 0, "planning_ignitions must be >= 0"),
-            (0 < self.budget <= 1, "budget must be a fraction in (0, 1]"),
+            (0 < self.budget_fraction <= 1, "budget_fraction must be a fraction in (0, 1]"),
             (self.num_landscapes >= 2, "num_landscapes must be >= 2 (train and test)"),
             (self.n_step >= 1, "n_step must be >= 1"),
             (self.buffer_per_env > self.n_step + 1, "buffer_per_env must exceed n_step + 1"),
@@ -69,8 +121,8 @@ class DQNConfig:
             (0 <= self.epsilon_end <= self.epsilon_start <= 1, "need 0 <= epsilon_end <= epsilon_start <= 1"),
             (0 < self.target_tau <= 1 or self.target_period > 0, "need target_tau in (0, 1] or target_period > 0"),
             (len(self.features) == len(self.dilations), "features and dilations need the same length"),
-            (self.demo_baseline in ("", *baselines.BASELINES),
-             f"demo_baseline {self.demo_baseline!r} is not one of {sorted(baselines.BASELINES)} (or empty)"),
+            (self.demo_baseline in ("", *PLANNERS),
+             f"demo_baseline {self.demo_baseline!r} is not one of {sorted(PLANNERS)} (or empty)"),
             (bool(self.demo_baseline) == (self.demo_steps > 0), "demo_steps > 0 and demo_baseline go together"),
             (self.demo_steps <= self.buffer_per_env, "demo_steps must fit in buffer_per_env"),
             (self.pretrain_steps == 0 or self.demo_steps > self.n_step, "pretrain_steps need demo_steps > n_step"),

@@ -59,11 +59,6 @@ def add(replay: Replay, landscape_index, scenario_index, treated, placed, action
     return replay.replace(position=(column + 1) % replay.capacity, size=jnp.minimum(replay.size + 1, replay.capacity))
 
 
-def can_sample(replay: Replay, n_step: int) -> jnp.ndarray:
-    """Whether some entry has its ``n_step`` successors written."""
-    return replay.size > n_step
-
-
 def sample(key, replay: Replay, batch_size: int, n_step: int, gamma: float):
     """``batch_size`` n-step transitions drawn uniformly over the entries whose successors are written.
 

@@ -2,9 +2,10 @@
 
 Layout of ``run_dir``:
 
-* ``checkpoints/<step>/state``: the whole :class:`~jaxfire.agents.dqn.RunnerState` pytree (network and target
-  parameters, optimizer state, environment states, observations, replay buffer, running returns, PRNG key and
-  update counter) after ``step`` updates; typed PRNG keys are stored as their raw ``uint32`` key data.
+* ``checkpoints/<step>/state``: the whole runner state pytree of the algorithm (e.g. :class:`~jaxfire.agents.dqn.
+  RunnerState`: network and target parameters, optimizer state, environment states, observations, replay buffer,
+  running returns, PRNG key and update counter) after ``step`` updates; typed PRNG keys are stored as their raw
+  ``uint32`` key data.
 * ``checkpoints/<step>/params``: the online network parameters again (small), so :func:`restore_params` reads a
   policy without a template and without rebuilding the environment.
 * ``config.json``: ``{"dqn": <DQNConfig fields>, ...}`` plus any run settings given to :func:`save_config`.
@@ -30,6 +31,17 @@ def _manager(run_dir) -> ocp.CheckpointManager:
     options = ocp.CheckpointManagerOptions(max_to_keep=MAX_TO_KEEP, create=True, enable_async_checkpointing=False)
     return ocp.CheckpointManager(Path(run_dir).absolute() / "checkpoints", options=options,
                                  item_handlers={name: ocp.StandardCheckpointHandler() for name in ("state", "params")})
+
+
+KEY_IMPLS = ("threefry2x32", "rbg", "unsafe_rbg")
+
+
+def _key_impl(dtype) -> str:
+    """The name of the PRNG implementation whose typed keys have ``dtype`` (works on abstract templates)."""
+    for name in KEY_IMPLS:
+        if jax.eval_shape(lambda name=name: jax.random.key(0, impl=name)).dtype == dtype:
+            return name
+    raise ValueError(f"unknown PRNG key type {dtype}")
 
 
 def _is_key(x) -> bool:
@@ -93,8 +105,7 @@ def restore(run_dir, template, step: int | None = None, shardings=None):
         step = _step(manager, run_dir, step)
         flat = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract))).state
     leaves, treedef = jax.tree_util.tree_flatten_with_path(template)
-    # A key dtype carries its implementation (``KeyTy._impl``; ``jax.random.key_impl`` rejects abstract keys).
-    return jax.tree.unflatten(treedef, [jax.random.wrap_key_data(flat[_name(path)], impl=x.dtype._impl)
+    return jax.tree.unflatten(treedef, [jax.random.wrap_key_data(flat[_name(path)], impl=_key_impl(x.dtype))
                                         if _is_key(x) else flat[_name(path)] for path, x in leaves])
 
 
@@ -122,6 +133,6 @@ def load_settings(run_dir) -> dict:
 
 
 def load_config(run_dir) -> DQNConfig:
-    """The :class:`~jaxfire.agents.dqn.DQNConfig` of ``run_dir/config.json`` (lists back to tuples)."""
-    fields = json.loads((Path(run_dir) / "config.json").read_text())["dqn"]
-    return DQNConfig(**{name: tuple(value) if isinstance(value, list) else value for name, value in fields.items()})
+    """The :class:`~jaxfire.agents.config.DQNConfig` of ``run_dir/config.json`` (lists back to tuples; fields
+    written under their former names accepted)."""
+    return DQNConfig.from_dict(json.loads((Path(run_dir) / "config.json").read_text())["dqn"])

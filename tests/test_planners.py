@@ -1,11 +1,11 @@
-"""Fuel-break baselines: the shared contract, DomiRank against NumPy, DPV against hand-built trees, greedy search."""
+"""Fuel-break planners: the shared contract, DomiRank against NumPy, DPV against hand-built trees, greedy search."""
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import jaxfire
-from jaxfire import baselines, fire, landscape
+from jaxfire import fire, landscape, planners
 
 SHAPE = (20, 20)  # every jitted call shares this shape (and 16 ignitions) so each compiles once
 WEATHER = jaxfire.Weather(15.0, 250.0)
@@ -19,7 +19,7 @@ def land():
 
 @pytest.fixture(scope="module")
 def ignitions(land):
-    return baselines.sample_ignitions(jax.random.key(1), land, 16)
+    return fire.sample_ignitions(jax.random.key(1), land.burnable, 16)
 
 
 def burned(land, treated, ignitions):
@@ -31,9 +31,9 @@ def from_fuel(fuel):
     return landscape.from_arrays(fuel, np.zeros(fuel.shape), np.zeros(fuel.shape))
 
 
-@pytest.mark.parametrize("name", sorted(baselines.BASELINES))
+@pytest.mark.parametrize("name", sorted(planners.PLANNERS))
 def test_exact_budget_of_burnable_cells_deterministic(name, land):
-    method = baselines.BASELINES[name]
+    method = planners.PLANNERS[name]
     plans = [np.asarray(method(KEY, land, WEATHER, 5, num_ignitions=16)) for _ in range(2)]
     assert plans[0].dtype == bool and plans[0].shape == SHAPE
     assert plans[0].sum() == 5 and not (plans[0] & ~np.asarray(land.burnable)).any()
@@ -44,9 +44,9 @@ def test_exact_budget_of_burnable_cells_deterministic(name, land):
     np.testing.assert_array_equal(rank < 5, plans[0])
 
 
-@pytest.mark.parametrize("name", sorted(baselines.BASELINES))
+@pytest.mark.parametrize("name", sorted(planners.PLANNERS))
 def test_bad_budgets_and_empty_landscape_raise(name, land):
-    method = baselines.BASELINES[name]
+    method = planners.PLANNERS[name]
     available = int(np.asarray(land.burnable).sum())
     with pytest.raises(ValueError, match=f"{available + 1}.*{available}"):
         method(KEY, land, WEATHER, available + 1)
@@ -58,32 +58,32 @@ def test_bad_budgets_and_empty_landscape_raise(name, land):
 
 
 def test_traced_budget_and_top_cells(land):
-    plan = jax.jit(lambda budget: baselines.random(KEY, land, WEATHER, budget))(7)
+    plan = jax.jit(lambda budget: planners.random(KEY, land, WEATHER, budget))(7)
     assert int(plan.sum()) == 7 and not (plan & ~land.burnable).any()
-    assert int(baselines.random(KEY, land, WEATHER, 0).sum()) == 0
+    assert int(planners.random(KEY, land, WEATHER, 0).sum()) == 0
     score = jnp.array([[3.0, 1.0, 3.0], [2.0, jnp.nan, 5.0]])
     eligible = jnp.array([[True, True, True], [True, True, False]])
-    np.testing.assert_array_equal(baselines.top_cells(score, eligible, 2), [[True, False, True], [False] * 3])
-    np.testing.assert_array_equal(baselines.top_cells(score, eligible, 9), eligible)  # only eligible cells
+    np.testing.assert_array_equal(planners.top_cells(score, eligible, 2), [[True, False, True], [False] * 3])
+    np.testing.assert_array_equal(planners.top_cells(score, eligible, 9), eligible)  # only eligible cells
 
 
 def test_sample_ignitions(land):
-    cells = np.asarray(baselines.sample_ignitions(KEY, land, 64))
+    cells = np.asarray(fire.sample_ignitions(KEY, land.burnable, 64))
     assert cells.shape == (64, 2) and np.asarray(land.burnable)[tuple(cells.T)].all()
     p = np.zeros(SHAPE)
     r, c = np.argwhere(np.asarray(land.burnable))[7]
     p[r, c] = 0.3
-    np.testing.assert_array_equal(baselines.sample_ignitions(KEY, land, 8, p), [[r, c]] * 8)
+    np.testing.assert_array_equal(fire.sample_ignitions(KEY, land.burnable, 8, p), [[r, c]] * 8)
     with pytest.raises(ValueError, match="zero on every burnable"):
-        baselines.dpv(KEY, land, WEATHER, 1, ignition_probability=np.where(np.asarray(land.burnable), 0.0, 1.0))
+        planners.dpv(KEY, land, WEATHER, 1, ignition_probability=np.where(np.asarray(land.burnable), 0.0, 1.0))
     with pytest.raises(ValueError, match="shape"):
-        baselines.sample_ignitions(KEY, land, 4, np.ones((3, 3)))
+        fire.sample_ignitions(KEY, land.burnable, 4, np.ones((3, 3)))
 
 
 @pytest.mark.parametrize("neighbours", [8, 16])
 def test_treat_grid_matches_recomputed_step_times(land, neighbours):
     treated = jnp.asarray(np.random.default_rng(0).random(SHAPE) < 0.15)
-    got = baselines.treat_grid(fire.spread_grid(land, WEATHER, neighbours), land.burnable, treated)
+    got = fire.treat_grid(fire.spread_grid(land, WEATHER, neighbours), land.burnable, treated)
     expected = fire.spread_grid(land.with_fuel_breaks(treated), WEATHER, neighbours)
     np.testing.assert_array_equal(got.step_minutes, expected.step_minutes)
     np.testing.assert_array_equal(got.first_step_minutes, expected.first_step_minutes)
@@ -106,13 +106,13 @@ def numpy_adjacency(land):
 @pytest.mark.parametrize("dense_max_cells", [4096, 0])  # dense LU, GMRES
 def test_domirank_matches_numpy(land, dense_max_cells):
     A = numpy_adjacency(land)
-    gamma, sigma = baselines.domirank_scores(land, WEATHER, None, dense_max_cells=dense_max_cells)
+    gamma, sigma = planners.domirank_scores(KEY, land, WEATHER, None, dense_max_cells=dense_max_cells)
     sigma = float(sigma)
     lambda_min = np.linalg.eigvals(A).real.min()
     assert 0.7 * 0.95 / -lambda_min < sigma < 0.95 / -lambda_min  # a tight, safe bound on DomiRank's sigma
     expected = sigma * np.linalg.solve(sigma * A + np.eye(len(A)), A.sum(1))
     np.testing.assert_allclose(np.asarray(gamma).ravel(), expected, rtol=1e-4, atol=1e-5 * np.abs(expected).max())
-    plan = baselines.domirank(KEY, land, WEATHER, 6, dense_max_cells=dense_max_cells)
+    plan = planners.domirank(KEY, land, WEATHER, 6, dense_max_cells=dense_max_cells)
     assert expected[np.asarray(plan).ravel()].min() >= np.sort(expected)[-6] - 1e-4 * expected.max()  # the top 6
 
 
@@ -121,7 +121,7 @@ def test_dpv_on_a_strip():
     fuel[0, :5] = 102  # a 1x5 strip ignited at its west end: a chain (the ignition point scores 0: treating it
     # does not stop the fire, which starts there regardless)
     strip = from_fuel(fuel)
-    scores = np.asarray(baselines.dpv_scores(strip, WEATHER, np.zeros((16, 2), int), 1e4, 16))
+    scores = np.asarray(fire.dpv_scores(strip, WEATHER, np.zeros((16, 2), int), 1e4, 16))
     expected = np.zeros(SHAPE)
     expected[0, :5] = [0, 4, 3, 2, 1]
     np.testing.assert_array_equal(scores, expected)
@@ -131,7 +131,7 @@ def test_arrival_tree_is_the_shortest_path_tree(land, ignitions):
     grid = fire.spread_grid(land, WEATHER, 16)
     mask = fire.ignition_mask(ignitions[4], SHAPE) | fire.ignition_mask(ignitions[10], SHAPE)  # in the big region
     times = fire.solve(grid, mask, 1e4)
-    parent = np.asarray(baselines.arrival_tree(grid, times, mask))
+    parent = np.asarray(fire.arrival_tree(grid, times, mask))
     times, mask, (H, W) = np.asarray(times), np.asarray(mask), SHAPE
     offsets = {(m.dr, m.dc): k for k, m in enumerate(grid.moves)}
     roots = mask & np.isfinite(times)
@@ -149,16 +149,16 @@ def test_arrival_tree_is_the_shortest_path_tree(land, ignitions):
         while cell >= 0:
             expected[cell] += 1
             cell = parent.ravel()[cell]
-    np.testing.assert_array_equal(baselines.subtree_sizes(jnp.asarray(parent), jnp.asarray(times)).ravel(), expected)
+    np.testing.assert_array_equal(fire.subtree_sizes(jnp.asarray(parent), jnp.asarray(times)).ravel(), expected)
 
 
 def test_greedy_beats_single_candidate_dpv_and_random(land, ignitions):
-    greedy = baselines.greedy(KEY, land, WEATHER, 5, ignitions=ignitions)
-    top_dpv = baselines.top_cells(baselines.dpv_scores(land, WEATHER, ignitions, 480.0, 16), land.burnable, 1)
+    greedy = planners.greedy(KEY, land, WEATHER, 5, ignitions=ignitions)
+    top_dpv = planners.top_cells(fire.dpv_scores(land, WEATHER, ignitions, 480.0, 16), land.burnable, 1)
     value = burned(land, greedy, ignitions)
     assert value <= burned(land, top_dpv, ignitions)  # greedy's first round already does at least this well
-    assert value <= burned(land, baselines.dpv(KEY, land, WEATHER, 5, ignitions=ignitions), ignitions)
-    assert value < burned(land, baselines.random(KEY, land, WEATHER, 5), ignitions)
+    assert value <= burned(land, planners.dpv(KEY, land, WEATHER, 5, ignitions=ignitions), ignitions)
+    assert value < burned(land, planners.random(KEY, land, WEATHER, 5), ignitions)
 
 
 def test_greedy_and_dpv_cut_the_neck():
@@ -168,7 +168,7 @@ def test_greedy_and_dpv_cut_the_neck():
     corridor = from_fuel(fuel)
     north = np.argwhere(fuel[:7] != 99)
     ignitions = north[np.random.default_rng(0).choice(len(north), 16, replace=False)]
-    for method in (baselines.dpv, baselines.greedy):
+    for method in (planners.dpv, planners.greedy):
         plan = np.asarray(method(KEY, corridor, WEATHER, 1, ignitions=ignitions, max_minutes=1e4))
         assert plan[7, 10] and plan.sum() == 1, method.__name__
         treated = corridor.with_fuel_breaks(jnp.asarray(plan))

@@ -1,0 +1,77 @@
+"""A trained Q-network as a planner: the signature of :mod:`jaxfire.planners`, on any landscape and grid size.
+
+The policy places one cell at a time, each the best valid cell of the network's Q-map on the observation of the
+treatment so far (:func:`jaxfire.env.observation`), until the budget is spent.  It simulates its own planning fires
+(drawn with its ``key`` uniformly over burnable cells) for the planning channels, as the ``burn_probability`` and
+``dpv`` planners do.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from jaxfire import fire
+from jaxfire.agents.config import DQNConfig
+from jaxfire.agents.networks import QNetwork, masked_argmax
+from jaxfire.env import observation, place_cells
+from jaxfire.planners import check_budget
+
+
+@struct.dataclass
+class PlacementPolicy:
+    """A trained Q-network as a placement policy with the planners' signature.
+
+    ``config`` holds the environment settings the network was trained with (``neighbours``, ``planning_ignitions``,
+    ``max_minutes``).
+    """
+
+    params: Any
+    network: QNetwork = struct.field(pytree_node=False)
+    config: DQNConfig = struct.field(pytree_node=False, default=DQNConfig())
+
+    def __call__(self, key, landscape, weather, budget_cells, **unused) -> jnp.ndarray:
+        """Greedy masked placement of exactly ``budget_cells`` cells (``bool[H, W]``) on any landscape and grid size.
+
+        Planner keywords (``num_ignitions``, ``max_minutes``, ...) are accepted and ignored: the policy plans with
+        the settings it was trained with."""
+        check_budget(landscape, budget_cells)
+        return greedy_placement(self.params, self.network, key, landscape, weather, budget_cells,
+                                self.config.neighbours, self.config.planning_ignitions, self.config.max_minutes)
+
+
+@functools.partial(jax.jit, static_argnames=("network", "neighbours", "planning_ignitions", "max_minutes"))
+def greedy_placement(params, network, key, landscape, weather, budget_cells, neighbours, planning_ignitions,
+                     max_minutes) -> jnp.ndarray:
+    """``bool[H, W]``: ``budget_cells`` cells placed one at a time, each the best valid cell of ``network``."""
+    planning = jnp.zeros(landscape.shape + (0,), jnp.float32)
+    if planning_ignitions:
+        ignitions = fire.sample_ignitions(key, landscape.burnable, planning_ignitions)
+        planning = fire.planning_maps(fire.spread_grid(landscape, weather, neighbours), ignitions, max_minutes)
+    budget_cells = jnp.asarray(budget_cells, jnp.int32)
+
+    def place(_, carry):
+        treated, placed = carry
+        obs = observation(landscape, weather, treated, placed, budget_cells, planning)
+        valid = landscape.burnable & ~treated
+        cell = masked_argmax(network.apply(params, obs[None])[0], valid)
+        return place_cells(treated, placed, cell[None], valid, budget_cells)
+
+    treated, _ = jax.lax.fori_loop(0, budget_cells, place, (jnp.zeros(landscape.shape, bool), jnp.int32(0)))
+    return treated
+
+
+def load_policy(run_dir) -> PlacementPolicy:
+    """The greedy policy of a run's latest checkpoint (:func:`jaxfire.training.train` writes run folders).
+
+    Reads ``config.json`` and only the checkpoint's ``params`` item (:func:`jaxfire.checkpoint.restore_params`), so
+    no environment or scenario bank is rebuilt; the policy works on any grid size.
+    """
+    from jaxfire import checkpoint
+
+    config = checkpoint.load_config(run_dir)
+    network = QNetwork(config.features, config.dilations, config.dueling)
+    return PlacementPolicy(checkpoint.restore_params(run_dir), network, config)

@@ -1,0 +1,91 @@
+"""Deterministic fire spread: arrival times of one fire or a batch, and burn probability.
+
+Conventions: arrays ``[row, col]``, row 0 = NORTH edge, col increases east; times in minutes from ignition, ``inf``
+where the fire has not arrived by ``max_minutes``; ignitions ``(row, col)`` pairs or ``bool[H, W]`` masks (a batch
+is ``int[N, 2]``); burn probability is the fraction of fires reaching a cell.
+
+Arrival times solve ``T[c] = min(T[c], T[n] + tau(n -> c))`` from ``T = 0`` on the ignited cells on the step
+times of :func:`jaxfire.fire.grid.spread_grid`: the exact fixed point, equal to Dijkstra's answer on the same
+graph.  The ignited cell burns as a whole cell from t = 0; an ignition on a non-burnable cell ignites the fuel next
+to it but never counts as burned.  :func:`solve_many` is the one batched solve every part of jaxfire uses.
+"""
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+
+from jaxfire.fire import jacobi
+from jaxfire.fire.grid import INF, SpreadGrid, spread_grid
+from jaxfire.fire.ignitions import ignition_mask
+from jaxfire.landscape import Landscape
+from jaxfire.weather import Weather
+
+
+def solve(grid: SpreadGrid, ignition, max_minutes, max_sweeps: int | None = None,
+          slots: int | None = 32) -> jnp.ndarray:
+    """Arrival times ``float32[H, W]`` (minutes; ``inf`` beyond ``max_minutes``) on a precomputed grid.
+
+    ``vmap`` over ignitions, grids or caps runs as one batch (:func:`jaxfire.fire.jacobi.fold_vmap`).
+
+    Args:
+      grid: step times from :func:`jaxfire.fire.grid.spread_grid` or :func:`jaxfire.fire.grid.step_times`.
+      ignition: ``(row, col)`` or ``bool[H, W]``.  An ignition is a point source: an ignited non-burnable cell
+        (a road, a fuel break) does not burn itself but still ignites the fuel next to it.
+      max_minutes: simulation cap in minutes (may be traced).
+      max_sweeps: bound on sweeps per fire (default ``H * W``: the loop stops at the exact fixed point long before).
+      slots: fires in flight at once when vmapped (``None``: all of them); see :mod:`jaxfire.fire.jacobi`.
+    """
+    H, W = grid.step_minutes.shape[-2:]
+    burning = ignition_mask(ignition, (H, W))
+    cap = jnp.asarray(max_minutes, jnp.float32).reshape(1, 1)
+    solver = jacobi.solver(grid.moves, max_sweeps, slots)
+    times = solver(grid.step_minutes[None], grid.first_step_minutes[None], burning[None, None], cap)[0, 0]
+    return jnp.where(grid.burnable, times, INF)
+
+
+def solve_many(grid: SpreadGrid, ignitions, max_minutes) -> jnp.ndarray:
+    """Arrival times ``float32[N, H, W]`` of one fire per ignition cell (``int[N, 2]``) on one grid, one batch."""
+    return jax.vmap(solve, in_axes=(None, 0, None))(grid, ignitions, max_minutes)
+
+
+def burned_summary(times) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """Burn probability ``float32[H, W]`` and total burned cells ``int32[]`` of arrival times ``[N, H, W]``."""
+    burned = jnp.isfinite(times)
+    return burned.mean(0, dtype=jnp.float32), burned.sum(dtype=jnp.int32)
+
+
+@functools.partial(jax.jit, static_argnames="neighbours")
+def arrival_times(landscape: Landscape, weather: Weather, ignition, max_minutes, neighbours: int = 16):
+    """Fire arrival time ``float32[H, W]`` in minutes from ignition; ``inf`` where not reached by ``max_minutes``.
+
+    Args:
+      landscape: the :class:`~jaxfire.landscape.Landscape` (fuel breaks = non-burnable cells).
+      weather: uniform :class:`~jaxfire.weather.Weather` for this fire.
+      ignition: ``(row, col)`` pair or ``bool[H, W]`` mask of cells burning at t = 0.
+      max_minutes: simulation cap, minutes.
+      neighbours: stencil size, 8, 16 (default) or 32.
+    """
+    return solve(spread_grid(landscape, weather, neighbours), ignition, max_minutes)
+
+
+@functools.partial(jax.jit, static_argnames="neighbours")
+def burn_probability(landscape: Landscape, weather: Weather, ignitions, max_minutes, neighbours: int = 16):
+    """Fraction of ``N`` fires (one per row of ``ignitions``, ``int[N, 2]``) that burn each cell: ``float32[H, W]``."""
+    ignitions = jnp.asarray(ignitions)
+    if ignitions.ndim != 2 or ignitions.shape[1] != 2:
+        raise ValueError(f"ignitions must be int[N, 2] (row, col) pairs, got shape {ignitions.shape}")
+    return grid_burn_probability(spread_grid(landscape, weather, neighbours), ignitions, max_minutes)
+
+
+@jax.jit
+def grid_burn_probability(grid: SpreadGrid, ignitions, max_minutes) -> jnp.ndarray:
+    """:func:`burn_probability` on precomputed step times ``grid``: ``float32[H, W]``."""
+    return burned_summary(solve_many(grid, ignitions, max_minutes))[0]
+
+
+@functools.partial(jax.jit, static_argnames="neighbours")
+def expected_burned_fraction(landscape: Landscape, weather: Weather, ignitions, max_minutes, neighbours: int = 16):
+    """Mean over the ``N`` ignitions (``int[N, 2]``) of the burned fraction of the landscape's cells (``H * W``)."""
+    return burn_probability(landscape, weather, ignitions, max_minutes, neighbours).mean()
