@@ -178,6 +178,30 @@ def _start(learner, key, shardings, run_dir, settings: RunSettings, resume: bool
     return checkpoint.restore(run_dir, jax.eval_shape(learner.init, key), shardings=shardings), records
 
 
+class _Chunks:
+    """Jitted chunks of ``length`` updates (one compiled program per length, the state donated)."""
+
+    def __init__(self, learner, shardings, mesh):
+        self.learner, self.shardings, self.compiled, self.compile_s = learner, shardings, {}, 0.0
+        self.replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+
+    def run(self, state, length: int) -> tuple:
+        """``(state after length updates, record of the chunk's means with chunk_s and steps_per_s)``."""
+        if length not in self.compiled:
+            tic = time.perf_counter()
+            chunk = jax.jit(lambda s: chunk_means(*jax.lax.scan(self.learner.update, s, None, length)),
+                            in_shardings=(self.shardings,), out_shardings=(self.shardings, self.replicated),
+                            donate_argnums=0)
+            self.compiled[length] = chunk.lower(state).compile()
+            self.compile_s += time.perf_counter() - tic
+        tic = time.perf_counter()
+        state, summary = self.compiled[length](state)
+        summary = _record(local(summary))
+        seconds = time.perf_counter() - tic
+        steps = length * self.learner.config.num_envs
+        return state, {"chunk_s": seconds, "steps_per_s": steps / seconds, **summary}
+
+
 def _evaluated(record: dict, eval_fn, params) -> tuple:
     """``record`` with its ``eval`` table and ``eval_s``; returns ``(table, details)``."""
     tic = time.perf_counter()
@@ -219,38 +243,23 @@ def train(config, run_dir=None, *, settings: RunSettings = RunSettings(), resume
     start = time.perf_counter()
     state, records = _start(learner, train_key, shardings, run_dir, settings, resume, owner)
     log, final = _Log(run_dir, records, owner), None
+    report = lambda record: (log.write(record), progress_fn and progress_fn(record))  # noqa: E731
     if not resume and config.demo_steps:  # the agent as demonstrations and pre-training left it
         record = {"update": 0, "env_steps": 0}
         _evaluated(record, eval_fn, state.params)
-        record["wall_s"] = time.perf_counter() - start
-        log.write(record)
-        if progress_fn:
-            progress_fn(record)
-    compiled, compile_s, update = {}, 0.0, int(local(state.update))
-    replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+        report({**record, "wall_s": time.perf_counter() - start})
+    chunks, update = _Chunks(learner, shardings, mesh), int(local(state.update))
     while update < config.total_updates:
         length = min(settings.chunk - update % settings.chunk, config.total_updates - update)
-        if length not in compiled:
-            tic = time.perf_counter()
-            chunk = jax.jit(lambda s, n=length: chunk_means(*jax.lax.scan(learner.update, s, None, n)),
-                            in_shardings=(shardings,), out_shardings=(shardings, replicated), donate_argnums=0)
-            compiled[length] = chunk.lower(state).compile()
-            compile_s += time.perf_counter() - tic
-        tic = time.perf_counter()
-        state, summary = compiled[length](state)
-        summary = _record(local(summary))
-        seconds, update = time.perf_counter() - tic, update + length
-        record = {"update": update, "env_steps": update * config.num_envs, "chunk_s": seconds,
-                  "steps_per_s": length * config.num_envs / seconds, **summary}
+        state, record = chunks.run(state, length)
+        update += length
+        record = {"update": update, "env_steps": update * config.num_envs, **record}
         if due(update, length, settings.eval_every, config.total_updates):
             final = _evaluated(record, eval_fn, state.params)
-        record["wall_s"] = time.perf_counter() - start
-        log.write(record)
+        report({**record, "wall_s": time.perf_counter() - start})
         if run_dir is not None and due(update, length, settings.checkpoint_every, config.total_updates):
             checkpoint.save(run_dir, update, state)
-        if progress_fn:
-            progress_fn(record)
     log.close()
     if final is None:  # resumed a finished run: evaluate its final parameters
         final = eval_fn(local(state.params))
-    return TrainResult(state, log.records, learner, final, compile_s)
+    return TrainResult(state, log.records, learner, final, chunks.compile_s)

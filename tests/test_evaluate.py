@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from experiments import evaluate
+from jaxfire import evaluation
 
 TINY = ["--grid", "14", "--num-landscapes", "4", "--max-landscapes", "1", "--budgets", "0.02,0.05",
         "--methods", "random,dpv", "--eval-ignitions", "24", "--plan-ignitions", "8", "--max-minutes", "240"]
@@ -30,7 +31,7 @@ def test_evaluate_writes_tables_and_figures(tmp_path):
 
 
 def test_summary_interval_by_hand():
-    stats = evaluate.summarize([0.1, 0.2, 0.3, 0.4])
+    stats = evaluation.summarize([0.1, 0.2, 0.3, 0.4])
     assert stats["mean"] == pytest.approx(0.25)
     assert stats["ci95"] == pytest.approx(1.96 * np.std([0.1, 0.2, 0.3, 0.4], ddof=1) / 2)
     assert stats["n"] == 4

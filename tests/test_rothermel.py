@@ -33,21 +33,22 @@ def reference():
 
 
 @pytest.mark.parametrize("field", MATCHED_FIELDS)
-def test_matches_pyretechnics_within_1_percent(reference, field):
+def test_matches_pyretechnics_to_float32_precision(reference, field):
+    """The README's claim: within 3e-6 relative of pyretechnics on every field (float32 arithmetic; 1e-5 allowed)."""
     rows, fire = reference
     known = np.array([r[field] is not None for r in rows])      # the wind adjustment factor is null without wind
     expected = np.array([r[field] if r[field] is not None else np.nan for r in rows])[known]
     got = np.asarray(getattr(fire, field))[known]
     rel = np.abs(got - expected) / np.maximum(np.abs(expected), 1e-3)
     worst = int(np.argmax(rel))
-    assert rel[worst] < 0.01, f"{field}: {got[worst]} vs {expected[worst]} ({np.flatnonzero(known)[worst]}th row)"
+    assert rel[worst] < 1e-5, f"{field}: {got[worst]} vs {expected[worst]} ({np.flatnonzero(known)[worst]}th row)"
 
 
 def test_wind_limited_flag_and_horizontal_rate(reference):
     rows, fire = reference
     assert np.array_equal(np.asarray(fire.wind_limited), [r["wind_limited"] for r in rows])
     horizontal = np.asarray(fire.R_head_m_min) * np.cos(np.deg2rad([r["slope_deg"] for r in rows]))
-    np.testing.assert_allclose(horizontal, [r["R_head_horizontal_m_min"] for r in rows], rtol=0.01)
+    np.testing.assert_allclose(horizontal, [r["R_head_horizontal_m_min"] for r in rows], rtol=1e-5)
 
 
 def test_reference_heading_is_north(reference):

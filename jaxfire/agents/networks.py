@@ -5,7 +5,8 @@ Dilated 3x3 convolutions see a neighbourhood of ``1 + 2 * sum(dilations)`` cells
 the mean of the previous layer over the whole grid, so distant fire paths inform each cell's value.
 
 The convolutions are written as im2col (nine shifted copies of the input, then a dense layer): XLA:CPU runs the
-weight gradient of a native convolution 30-40x slower inside ``lax.scan``/``cond`` (the training loop), while
+weight gradient of a native convolution ~17x slower inside ``lax.scan``/``cond`` (the training loop; 32x32 grid,
+batch 32, 16 channels, dilation 2, 20 gradient steps: 22.2 s native vs 1.32 s im2col on 2 cores), while
 shifts and a matrix product stay fast there and on GPU.
 """
 from __future__ import annotations

@@ -160,6 +160,38 @@ def _road(shape: tuple[int, int], u: np.ndarray) -> list[tuple[int, int]]:
     return _segment(ends[0], mid) + _segment(mid, ends[1])
 
 
+def _checked(shape, roughness, relief_m, patchiness, lake_fraction, fuel_fractions, roads, rivers, lakes):
+    """Validate :func:`synthetic`'s arguments; returns the fuel fractions as an array."""
+    fractions = np.asarray(fuel_fractions, np.float64)
+    if len(shape) != 2 or min(int(n) for n in shape) < 2:
+        raise ValueError(f"shape must be (H, W) with H, W >= 2, got {tuple(shape)}")
+    if not 0.0 <= roughness <= 1.0:
+        raise ValueError(f"roughness must be in [0, 1], got {roughness}")
+    if relief_m < 0 or patchiness < 0 or lake_fraction < 0:
+        raise ValueError("relief_m, patchiness and lake_fraction must be >= 0")
+    if fractions.shape != (3,) or fractions.min() < 0 or fractions.sum() <= 0:
+        raise ValueError(f"fuel_fractions must be 3 non-negative shares, got {fuel_fractions}")
+    if min(roads, rivers, lakes) < 0:
+        raise ValueError("roads, rivers and lakes must be counts >= 0")
+    return fractions
+
+
+def _fuel_mosaic(white, z, slope, aspect, fractions, patchiness) -> tuple[np.ndarray, np.ndarray]:
+    """Fuel codes ``int32[H, W]`` and each cell's rank within its life form ``q`` in [0, 1] (dry -> moist): life
+    form by moisture-index quantiles (terrain height, southness, noise), sub-model by the within-form rank."""
+    h, w = z.shape
+    southness = -np.cos(np.radians(aspect)) * np.tanh(slope / 10.0)
+    moisture = z - 0.8 * southness + patchiness * _fractal(white[1], (h, w), 3.0)
+    form = np.searchsorted(np.cumsum(fractions / fractions.sum())[:-1], _rank(moisture.ravel())).reshape(h, w)
+    sub = moisture + _fractal(white[2], (h, w), 2.5)
+    fuel, q = np.zeros((h, w), np.int32), np.zeros((h, w))
+    for i, codes in enumerate((GRASS, SHRUB, TIMBER)):
+        cells = form == i
+        q[cells] = _rank(sub[cells])
+        fuel[cells] = np.asarray(codes)[np.minimum((q[cells] * len(codes)).astype(int), len(codes) - 1)]
+    return fuel, q
+
+
 def synthetic(key: jax.Array, shape: tuple[int, int], *, cell_size_m: float = 30.0, relief_m: float = 200.0,
               base_elevation_m: float = 500.0, roughness: float = 0.5, patchiness: float = 0.5,
               fuel_fractions: tuple[float, float, float] = (0.3, 0.3, 0.4), roads: int = 2, rivers: int = 2,
@@ -184,17 +216,7 @@ def synthetic(key: jax.Array, shape: tuple[int, int], *, cell_size_m: float = 30
       A validated :class:`~jaxfire.landscape.core.Landscape` of ``shape``.
     """
     h, w = (int(n) for n in shape)
-    fractions = np.asarray(fuel_fractions, np.float64)
-    if h < 2 or w < 2:
-        raise ValueError(f"shape must be (H, W) with H, W >= 2, got {tuple(shape)}")
-    if not 0.0 <= roughness <= 1.0:
-        raise ValueError(f"roughness must be in [0, 1], got {roughness}")
-    if relief_m < 0 or patchiness < 0 or lake_fraction < 0:
-        raise ValueError("relief_m, patchiness and lake_fraction must be >= 0")
-    if fractions.shape != (3,) or fractions.min() < 0 or fractions.sum() <= 0:
-        raise ValueError(f"fuel_fractions must be 3 non-negative shares, got {fuel_fractions}")
-    if min(roads, rivers, lakes) < 0:
-        raise ValueError("roads, rivers and lakes must be counts >= 0")
+    fractions = _checked(shape, roughness, relief_m, patchiness, lake_fraction, fuel_fractions, roads, rivers, lakes)
 
     # One fixed-shape JAX draw seeds NumPy (no per-shape compilation); features are drawn last, so changing
     # their counts leaves the terrain, fuel mosaic and canopy jitter unchanged.
@@ -203,21 +225,12 @@ def synthetic(key: jax.Array, shape: tuple[int, int], *, cell_size_m: float = 30
     jitter = 1.0 + 0.15 * rng.uniform(-1.0, 1.0, (4, h, w))
     u = rng.random((lakes + rivers + roads, 5))
 
-    # 1. terrain
+    # 1. terrain; 2. fuel mosaic
     z = _fractal(white[0], (h, w), 4.0 - 2.0 * roughness)
     elevation = base_elevation_m + relief_m * (z - z.min()) / (z.max() - z.min())
     slope, aspect = slope_aspect(elevation, cell_size_m)
 
-    # 2. fuel mosaic: life form by moisture quantiles, sub-model by within-form rank q (dry -> moist)
-    southness = -np.cos(np.radians(aspect)) * np.tanh(slope / 10.0)
-    moisture = z - 0.8 * southness + patchiness * _fractal(white[1], (h, w), 3.0)
-    form = np.searchsorted(np.cumsum(fractions / fractions.sum())[:-1], _rank(moisture.ravel())).reshape(h, w)
-    sub = moisture + _fractal(white[2], (h, w), 2.5)
-    fuel, q = np.zeros((h, w), np.int32), np.zeros((h, w))
-    for i, codes in enumerate((GRASS, SHRUB, TIMBER)):
-        cells = form == i
-        q[cells] = _rank(sub[cells])
-        fuel[cells] = np.asarray(codes)[np.minimum((q[cells] * len(codes)).astype(int), len(codes) - 1)]
+    fuel, q = _fuel_mosaic(white, z, slope, aspect, fractions, patchiness)
 
     # 3. non-burnable features
     water = np.zeros((h, w), bool)

@@ -1,0 +1,59 @@
+"""Pure losses and the network's im2col convolution, against hand computations and lax.conv_general_dilated."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxfire.agents import losses
+from jaxfire.agents.networks import DilatedConv3x3
+
+# Two samples on a 1x3 grid: the first has valid cells 0 and 1 next, the second ended (no valid cell).
+NEXT_TARGET = jnp.array([[[1.0, 5.0, 3.0]], [[2.0, 0.0, 7.0]]])
+NEXT_ONLINE = jnp.array([[[4.0, 0.0, 9.0]], [[0.0, 9.0, 1.0]]])
+NEXT_MASK = jnp.array([[[True, True, False]], [[False, False, False]]])
+RETURN, DISCOUNT = jnp.array([0.5, 1.0]), jnp.array([0.81, 0.81])
+
+
+def test_double_target_rates_the_online_choice_with_the_target_network():
+    # online picks cell 0 among the valid {0: 4, 1: 0} (cell 2's 9 is masked); the target network rates it 1
+    target = losses.bootstrap_target(NEXT_TARGET, NEXT_ONLINE, NEXT_MASK, RETURN, DISCOUNT)
+    np.testing.assert_allclose(target, [0.5 + 0.81 * 1.0, 1.0])     # an ended episode bootstraps nothing
+
+
+def test_plain_target_takes_the_target_networks_own_best_valid_cell():
+    target = losses.bootstrap_target(NEXT_TARGET, NEXT_TARGET, NEXT_MASK, RETURN, DISCOUNT)
+    np.testing.assert_allclose(target, [0.5 + 0.81 * 5.0, 1.0])
+
+
+def test_target_carries_no_gradient():
+    grad = jax.grad(lambda t: losses.bootstrap_target(t, t, NEXT_MASK, RETURN, DISCOUNT).sum())(NEXT_TARGET)
+    assert not np.asarray(grad).any()
+
+
+def test_td_loss_is_the_huber_loss_at_the_taken_action():
+    q_all = jnp.array([[0.0, 2.0, 9.0], [1.5, 0.0, 0.0]])
+    target = jnp.array([1.5, 4.0])
+    # sample 0 took cell 1: error 0.5 -> 0.5 * 0.5^2; sample 1 took cell 0: error 2.5 -> 2.5 - 0.5
+    loss = losses.td_loss(q_all, jnp.array([1, 0]), target)
+    assert float(loss) == pytest.approx((0.125 + 2.0) / 2)
+
+
+def test_imitation_loss_is_the_cross_entropy_over_valid_cells_on_demonstrations():
+    q_all = jnp.array([[0.0, np.log(3.0), 50.0], [0.0, 0.0, 0.0]])
+    mask = jnp.array([[True, True, False], [True, True, True]])
+    # sample 0: softmax over cells {0, 1} gives cell 1 probability 3/4; sample 1 is not a demonstration
+    loss = losses.imitation_loss(q_all, mask, jnp.array([1, 2]), jnp.array([True, False]))
+    assert float(loss) == pytest.approx(-np.log(0.75) / 2, rel=1e-6)
+
+
+@pytest.mark.parametrize("dilation", [1, 2, 3])
+def test_im2col_convolution_equals_lax_conv(dilation):
+    """The shifted-copies convolution is a 3x3 'SAME' dilated convolution (cross-correlation, zero padding)."""
+    x = jax.random.normal(jax.random.key(0), (2, 9, 7, 5))
+    layer = DilatedConv3x3(features=4, dilation=dilation)
+    params = layer.init(jax.random.key(1), x)
+    kernel = params["params"]["Dense_0"]["kernel"].reshape(3, 3, 5, 4)   # (dr, dc) row-major, then channels
+    bias = params["params"]["Dense_0"]["bias"]
+    expected = jax.lax.conv_general_dilated(x, kernel, (1, 1), "SAME", rhs_dilation=(dilation, dilation),
+                                            dimension_numbers=("NHWC", "HWIO", "NHWC")) + bias
+    np.testing.assert_allclose(layer.apply(params, x), expected, rtol=1e-5, atol=1e-5)
