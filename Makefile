@@ -17,7 +17,7 @@ test-all:
 	$(BIN)/python -m pytest -n 2 -m "slow or not slow"
 
 bench:
-	$(BIN)/python -m experiments.bench_spread
+	$(BIN)/python -m experiments.throughput --sections grid,baseline --out results/bench-$$(date +%Y%m%d-%H%M%S)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
