@@ -15,7 +15,8 @@ Model (the reference is pyretechnics 2026.10.20, matched to float32 accuracy):
     taking the 1-h moisture) part and a green part, green fraction ``clip(M_herb / 0.9 - 1/3, 0, 1)``;
   * live moisture of extinction: Rothermel eq. 88 with Albini's fine-fuel loading weights, never below the dead one;
   * the 10-m wind is reduced to 20 ft (/1.15) then to midflame with the Albini-Baughman wind adjustment factor
-    (unsheltered, from fuel-bed depth; sheltered by the canopy where cover and height are both > 0);
+    (unsheltered, from fuel-bed depth; sheltered by the canopy where its crown fill, cover / 3 with crown ratio 1,
+    is at least 0.05 and it stands at least 6 ft tall, as in pyretechnics 2026.10.20);
   * wind and slope are combined as vectors on the slope-tangential plane: the horizontal midflame wind is lifted onto
     the slope plane (its upslope component stretched by 1/cos(slope)), ``phi_E = phi_W w_hat + phi_S u_hat``;
   * the effective wind is capped at 0.9 x reaction intensity (ft/min) when ``use_wind_limit``; then the head rate
@@ -293,7 +294,8 @@ def surface_fire(fuel_model, slope_deg, aspect_deg, wind_speed_kmh, wind_from_de
       wind_speed_kmh: ``float[...]`` 10-m open wind speed, km/h.
       wind_from_deg: ``float[...]`` direction the wind blows FROM, degrees clockwise from north.
       moisture: ``float[..., 5]`` fractions (d1, d10, d100, live herbaceous, live woody).
-      canopy_cover: ``float[...]`` canopy cover fraction in [0, 1] (shelters the midflame wind where > 0).
+      canopy_cover: ``float[...]`` canopy cover fraction in [0, 1] (shelters the midflame wind from 0.15 up, under
+        a canopy at least 6 ft tall).
       canopy_height_m: ``float[...]`` stand height, m.
       use_wind_limit: cap the effective wind speed at 0.9 x reaction intensity (static bool).
 
@@ -321,7 +323,7 @@ def surface_fire(fuel_model, slope_deg, aspect_deg, wind_speed_kmh, wind_from_de
     safe_depth = jnp.where(depth > 0, depth, 1.0)
     open_waf = jnp.where(depth > 0, 1.83 / jnp.log((20.0 + 0.36 * safe_depth) / (0.13 * safe_depth)), 0.0)
     height_ft = height * M_TO_FT
-    sheltered = (cover > 0) & (height_ft > 0)
+    sheltered = (cover / 3.0 >= 0.05) & (height_ft >= 6.0)
     safe_height, safe_cover = jnp.where(sheltered, height_ft, 1.0), jnp.where(sheltered, cover, 1.0)
     shelter_waf = 0.555 / (jnp.sqrt(safe_cover / 3.0 * safe_height)
                            * jnp.log((20.0 + 0.36 * safe_height) / (0.13 * safe_height)))

@@ -4,7 +4,8 @@ Conventions:
   * wind speed is the 10-m open wind in km/h;
   * wind direction is where the wind blows FROM, degrees clockwise from north (270 = west wind, head fire runs east);
   * fuel moistures are fractions (kg water / kg dry fuel), in the order
-    ``(dead 1 h, dead 10 h, dead 100 h, live herbaceous, live woody)``.
+    ``(dead 1 h, dead 10 h, dead 100 h, live herbaceous, live woody)``;
+  * foliar moisture (of the canopy, for crown fire initiation) is a fraction too (0.90 = 90 %).
 
 ``Weather`` is a ``flax.struct`` pytree, so a batch of weathers (leading axis on every field) can be ``vmap``ped.
 """
@@ -54,16 +55,19 @@ class Weather:
       wind_speed_kmh: 10-m open wind speed, km/h; ``float32[]`` or ``[B]``.
       wind_from_deg: direction the wind blows FROM, degrees clockwise from north; ``float32[]`` or ``[B]``.
       moisture: fuel moisture fractions (d1, d10, d100, live herb, live woody); ``float32[5]`` or ``[B, 5]``.
+      foliar_moisture: canopy foliar moisture fraction in (0, 5] (crown fire initiation); ``float32[]`` or ``[B]``.
+        A number given with a batched ``wind_speed_kmh`` is broadcast to its shape.
     """
 
     wind_speed_kmh: jnp.ndarray = 0.0
     wind_from_deg: jnp.ndarray = 270.0
     moisture: jnp.ndarray = "default"
+    foliar_moisture: jnp.ndarray = 0.90
 
     def __post_init__(self):
         if isinstance(self.moisture, str) or _is_concrete(self.moisture):
             object.__setattr__(self, "moisture", moisture(self.moisture))
-        for name in ("wind_speed_kmh", "wind_from_deg"):
+        for name in ("wind_speed_kmh", "wind_from_deg", "foliar_moisture"):
             value = getattr(self, name)
             if _is_concrete(value):
                 array = np.asarray(value, np.float64)
@@ -71,4 +75,9 @@ class Weather:
                     raise ValueError(f"Weather.{name} must be finite, got {value}")
                 if name == "wind_speed_kmh" and np.any(array < 0):
                     raise ValueError(f"Weather.wind_speed_kmh must be >= 0, got {value}")
+                if name == "foliar_moisture" and (np.any(array <= 0) or np.any(array > 5)):
+                    raise ValueError(f"Weather.foliar_moisture must be a fraction in (0, 5], got {value}")
                 object.__setattr__(self, name, jnp.asarray(array, jnp.float32))
+        speed_shape = getattr(self.wind_speed_kmh, "shape", ())
+        if isinstance(self.foliar_moisture, jnp.ndarray) and self.foliar_moisture.ndim == 0 and speed_shape != ():
+            object.__setattr__(self, "foliar_moisture", jnp.broadcast_to(self.foliar_moisture, speed_shape))

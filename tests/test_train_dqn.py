@@ -181,7 +181,7 @@ def test_two_cpu_devices_train_the_same_agent(uninterrupted, tmp_path):
     command = [sys.executable, "-m", "experiments.train_dqn", *TINY, "--runs-dir", str(tmp_path), "--name", "two",
                "--no-plots", "--cpu-devices", "2"]
     env = {**os.environ, "XLA_FLAGS": "", "JAXFIRE_CPU_DEVICES": ""}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=400)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     summary = json.loads((tmp_path / "two" / "summary.json").read_text())
     assert summary["devices"]["local_device_count"] == 2

@@ -32,6 +32,7 @@ class ScenarioDistribution:
       wind_from_deg: prevailing direction the wind blows FROM, degrees clockwise from north.
       wind_direction_spread_deg: standard deviation of a normal perturbation of the direction (``None``: uniform).
       moisture: moisture scenario name or five fractions.
+      foliar_moisture: canopy foliar moisture, a fraction (crown fire initiation).
       ignition_probability: ``float[H, W]`` relative ignition likelihood (``None``: uniform over burnable cells),
         one map for every landscape of the pool.
     """
@@ -40,6 +41,7 @@ class ScenarioDistribution:
     wind_from_deg: float = 270.0
     wind_direction_spread_deg: float | None = None
     moisture: str | tuple = "default"
+    foliar_moisture: float = 0.90
     ignition_probability: np.ndarray | None = None
 
     def __post_init__(self):
@@ -53,6 +55,7 @@ class ScenarioDistribution:
         if spread is not None and not (np.isfinite(spread) and spread >= 0):
             raise ValueError(f"wind_direction_spread_deg must be >= 0 or None, got {spread}")
         moisture_vector(self.moisture)  # raises on an unknown scenario or bad fractions
+        Weather(foliar_moisture=self.foliar_moisture)  # raises on a bad foliar moisture
 
 
 def draw_weather(key, distribution: ScenarioDistribution, count: int) -> Weather:
@@ -63,17 +66,18 @@ def draw_weather(key, distribution: ScenarioDistribution, count: int) -> Weather
 def _weather_arguments(distribution: ScenarioDistribution) -> tuple:
     low, high = distribution.wind_speed_kmh
     return (jnp.float32(low), jnp.float32(high), jnp.float32(distribution.wind_from_deg),
-            distribution.wind_direction_spread_deg, moisture_vector(distribution.moisture))
+            distribution.wind_direction_spread_deg, moisture_vector(distribution.moisture),
+            jnp.float32(distribution.foliar_moisture))
 
 
-def _draw_weather(key, low, high, wind_from_deg, spread_deg, moisture, count: int) -> Weather:
+def _draw_weather(key, low, high, wind_from_deg, spread_deg, moisture, foliar_moisture, count: int) -> Weather:
     speed_key, direction_key = jax.random.split(key)
     speed = jax.random.uniform(speed_key, (count,), minval=low, maxval=high)
     if spread_deg is None:
         direction = jax.random.uniform(direction_key, (count,), maxval=360.0)
     else:
         direction = (wind_from_deg + jax.random.normal(direction_key, (count,)) * spread_deg) % 360.0
-    return Weather(speed, direction, jnp.tile(moisture, (count, 1)))
+    return Weather(speed, direction, jnp.tile(moisture, (count, 1)), jnp.full((count,), foliar_moisture))
 
 
 def scenario_bank(key, pool: Landscape, distribution: ScenarioDistribution, count: int, num_ignitions: int,
@@ -95,12 +99,12 @@ def scenario_bank(key, pool: Landscape, distribution: ScenarioDistribution, coun
 
 @functools.partial(jax.jit, static_argnames=("spread_deg", "count", "num_ignitions", "neighbours",
                                               "planning_ignitions"))
-def _bank(keys, pool, low, high, wind_from_deg, spread_deg, moisture, probability, max_minutes, *, count,
-          num_ignitions, neighbours, planning_ignitions) -> Scenarios:
+def _bank(keys, pool, low, high, wind_from_deg, spread_deg, moisture, foliar_moisture, probability, max_minutes, *,
+          count, num_ignitions, neighbours, planning_ignitions) -> Scenarios:
     def one_landscape(args):
         land_key, landscape = args
         weather_key, ignition_key, planning_key = jax.random.split(land_key, 3)
-        weather = _draw_weather(weather_key, low, high, wind_from_deg, spread_deg, moisture, count)
+        weather = _draw_weather(weather_key, low, high, wind_from_deg, spread_deg, moisture, foliar_moisture, count)
 
         def ignition_sets(key, n):
             return jax.vmap(lambda k: fire.sample_ignitions(k, landscape.burnable, n, probability))(

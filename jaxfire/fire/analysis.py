@@ -3,17 +3,21 @@
 Conventions: arrays ``[row, col]``, row 0 = north; flat cell indices ``row * W + col``; times in minutes (``inf``
 = unburned); ignitions ``int[N, 2]``.  A fire's arrival-time tree links every burned cell to the neighbour the
 fire came from; a cell's subtree is what burns downstream of it, so its size is what treating the cell would
-protect from that fire (the DPV of Cell2Fire, averaged over fires).
+protect from that fire (the DPV of Cell2Fire, averaged over fires).  :func:`fire_type` tells which cells burned as
+surface, passive crown or active crown fire.
 """
 from __future__ import annotations
+
+import functools
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxfire.fire.grid import INF, SpreadGrid, shift, spread_grid
+from jaxfire import crown
+from jaxfire.fire.grid import INF, SpreadGrid, angle_from, fire_behaviour, shift, slope_frame, spread_grid, step_times
 from jaxfire.fire.ignitions import ignition_mask
-from jaxfire.fire.spread import burned_summary, solve_many
+from jaxfire.fire.spread import burned_summary, solve, solve_many
 from jaxfire.landscape import Landscape
 from jaxfire.weather import Weather
 
@@ -96,3 +100,44 @@ def planning_maps(grid: SpreadGrid, ignitions, max_minutes) -> jnp.ndarray:
     dpv = dpv_from_times(grid, ignitions, times)
     return jnp.stack([probability, dpv / jnp.maximum(dpv.max(), 1.0)], -1)
 
+
+@functools.partial(jax.jit, static_argnames=("neighbours", "crown_fire"))
+def fire_type(landscape: Landscape, weather: Weather, ignition, max_minutes, neighbours: int = 16,
+              crown_fire: bool = True, times=None) -> jnp.ndarray:
+    """Type of fire that burned each cell, ``int32[H, W]``: 0 unburned (and the ignited cells), 1 surface,
+    2 passive crown, 3 active crown (pyretechnics' codes).
+
+    As in pyretechnics, a cell's type is that of the front crossing it when it burns
+    (:func:`jaxfire.crown.front_type` of the cell's behaviour), the front normal being the upwind gradient of the
+    arrival times there (from the earlier neighbour along each axis, as the level set takes it from ``phi``).
+    So the cells along a crown run are crowned while those its flanks burn sideways stay surface fire.
+
+    Args:
+      landscape, weather, ignition, max_minutes, neighbours, crown_fire: as for :func:`arrival_times`.
+      times: this fire's arrival times ``float32[H, W]`` if already computed (else they are solved here).
+    """
+    surface, crown_behaviour = fire_behaviour(landscape, weather, crown_fire)
+    if times is None:
+        times = solve(step_times(surface, landscape, neighbours, crown_behaviour), ignition, max_minutes)
+    burned = jnp.isfinite(times) & ~ignition_mask(ignition, landscape.shape)
+    if crown_behaviour is None:
+        return jnp.where(burned, crown.SURFACE, 0).astype(jnp.int32)
+
+    def upwind(before, after):  # arrival-time slope along one axis (min/cell) from its earlier neighbour, else 0
+        earlier = jnp.minimum(before, after)
+        slope = jnp.where(before <= after, times - before, after - times)
+        return jnp.where(earlier < times, slope, 0.0)
+
+    east = upwind(shift(times, 0, 1, INF), shift(times, 0, -1, INF))      # west neighbour, east neighbour
+    north = upwind(shift(times, -1, 0, INF), shift(times, 1, 0, INF))     # south neighbour, north neighbour
+    _, heading_unit = slope_frame(landscape.slope_deg, landscape.aspect_deg)
+    upslope = jnp.deg2rad(landscape.aspect_deg + 180.0)
+    # The front normal on the slope plane: the map gradient's upslope component shrinks by cos(slope).
+    normal_u = (east * jnp.sin(upslope) + north * jnp.cos(upslope)) * jnp.cos(jnp.deg2rad(landscape.slope_deg))
+    normal_c = east * jnp.cos(upslope) - north * jnp.sin(upslope)
+    norm = jnp.hypot(normal_u, normal_c)
+    normal = (normal_u / jnp.where(norm > 0, norm, 1.0), normal_c / jnp.where(norm > 0, norm, 1.0))
+    types = crown.front_type(surface, crown_behaviour, angle_from(heading_unit(surface.heading_deg), *normal)[0],
+                             angle_from(heading_unit(crown_behaviour.heading_deg), *normal)[0])
+    types = jnp.where(norm > 0, types, crown_behaviour.fire_type)   # no earlier axis neighbour: as a head fire
+    return jnp.where(burned, types, 0).astype(jnp.int32)

@@ -13,6 +13,11 @@ fast cell cannot jump a strip of slow or non-burnable fuel.  A diagonal step is 
 corner it passes are non-burnable; a step crossing a non-burnable cell is blocked.  Steps out of an ignited cell
 (``first_step_minutes``) are charged only for the part outside it: the ignited cell burns whole from t = 0.
 
+Crown fire (:mod:`jaxfire.crown`, on by default, ``crown_fire=False`` to switch it off): where the canopy lets a
+front crown, a cell's ray rate is its crown ellipse's in the narrow cone of directions whose front crowns
+(:func:`ray_rates`), so a crown run is a fast needle downwind that widens at surface rates, as in pyretechnics.
+Elsewhere, and everywhere without canopy, the step times are the surface fire's bit for bit.
+
 Everything fixed during a fire is computed once here (:func:`spread_grid`); treating cells afterwards only cuts
 steps (:func:`treat_grid`), so planners never repeat the Rothermel computation per candidate plan.
 """
@@ -25,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jaxfire import rothermel, stencil
+from jaxfire import crown, rothermel, stencil
 from jaxfire.landscape import Landscape
 from jaxfire.weather import Weather
 
@@ -51,16 +56,12 @@ class SpreadGrid:
     moves: tuple = struct.field(pytree_node=False)
 
 
-def slowness(behaviour: rothermel.SurfaceFire, slope_deg, aspect_deg, directions_deg) -> jnp.ndarray:
-    """Minutes per map metre to cross each cell in each map direction.
+def slope_frame(slope_deg, aspect_deg):
+    """Orthonormal frame of each cell's slope plane: ``(on_slope, heading_unit)``.
 
-    Args:
-      behaviour: per-cell surface fire behaviour (fields ``[H, W]``).
-      slope_deg, aspect_deg: ``[H, W]`` slope (degrees) and downslope azimuth (degrees clockwise from north).
-      directions_deg: ``[M]`` map azimuths (degrees clockwise from north).
-
-    Returns:
-      ``float32[M, H, W]``; ``inf`` where the cell does not burn.
+    ``on_slope(azimuth_rad)`` gives the slope-plane components (along upslope, across) of a horizontal unit vector
+    (their norm is the ground metres per map metre; angles between them are true angles on the slope);
+    ``heading_unit(azimuth_deg)`` the same normalized to a unit vector.
     """
     upslope = jnp.deg2rad(aspect_deg + 180.0)
     up = jnp.stack([jnp.sin(upslope), jnp.cos(upslope)])           # (east, north) unit vector upslope
@@ -68,23 +69,95 @@ def slowness(behaviour: rothermel.SurfaceFire, slope_deg, aspect_deg, directions
     cos_slope = jnp.cos(jnp.deg2rad(slope_deg))
 
     def on_slope(azimuth_rad):
-        """Slope-plane components (along upslope, across) of a horizontal unit vector at ``azimuth_rad``."""
         d = jnp.stack([jnp.sin(azimuth_rad), jnp.cos(azimuth_rad)])
         return (d * up).sum(0) / cos_slope, (d * across).sum(0)
 
+    def heading_unit(azimuth_deg):
+        u, c = on_slope(jnp.deg2rad(azimuth_deg))
+        norm = jnp.sqrt(u ** 2 + c ** 2)
+        return u / norm, c / norm
+
+    return on_slope, heading_unit
+
+
+def slowness(behaviour: rothermel.SurfaceFire, slope_deg, aspect_deg, directions_deg,
+             crown_fire: crown.CrownFire | None = None) -> jnp.ndarray:
+    """Minutes per map metre to cross each cell in each map direction.
+
+    Args:
+      behaviour: per-cell surface fire behaviour (fields ``[H, W]``).
+      slope_deg, aspect_deg: ``[H, W]`` slope (degrees) and downslope azimuth (degrees clockwise from north).
+      directions_deg: ``[M]`` map azimuths (degrees clockwise from north).
+      crown_fire: per-cell crown fire behaviour (``[H, W]``) or ``None`` (surface fire only): see
+        :func:`ray_rates` for where it replaces the surface rate.
+
+    Returns:
+      ``float32[M, H, W]``; ``inf`` where the cell does not burn.
+    """
+    ground, rate = ray_rates(behaviour, slope_deg, aspect_deg, directions_deg, crown_fire)
+    burns = behaviour.R_head_m_min > 0
+    return jnp.where(burns, ground / jnp.where(burns, rate, 1.0), INF)
+
+
+def ray_rates(behaviour: rothermel.SurfaceFire, slope_deg, aspect_deg, directions_deg,
+              crown_fire: crown.CrownFire | None = None):
+    """Spread rate of each cell along each map direction (ray): the surface ellipse combined with the crown's.
+
+    pyretechnics' level set moves a front with normal ``n`` at the surface normal rate ``S(n)``, or at
+    ``max(S(n), C(n))`` (``C`` the crown ellipse's normal rate) where ``S(n)`` exceeds the crowning rate
+    ``R_crowning``.  This automaton spreads along rays instead; a wavelet's point on the ray at ``theta`` moves
+    with the front normal there.  So the crown ellipse's point on that ray belongs to the fire's wavelet only where
+    the front through it, whose normal is the crown ellipse's normal ``n_C(theta)`` at that point, crowns:
+    ``S(n_C(theta)) > R_crowning``; the ray rate is then the crown ray's where that holds and it is the longer,
+    else the surface ray's.  Away from its head a narrow crown ellipse's normal turns sideways much faster than
+    the ray, so only a narrow cone of rays around the crown head crowns: an active crown fire runs downwind as a
+    needle and widens at surface rates, as in pyretechnics (whose flanks stay below ``R_crowning``).  A cone
+    narrower than the stencil's angular spacing may hold none of its directions; so that crowning does not vanish
+    with the wind direction, the direction nearest the crown head also crowns wherever the crown head itself does.
+
+    Args:
+      behaviour: surface fire behaviour (``[H, W]``); crown_fire: crown fire behaviour (``[H, W]``) or ``None``.
+      slope_deg, aspect_deg: ``[H, W]``; directions_deg: ``[M]`` map azimuths.
+
+    Returns:
+      ``(ground, rate)``, each ``[M, H, W]``: ground metres per map metre and the ray rate on the slope plane
+      (m/min; the surface value bit for bit wherever the crown is not used).
+    """
+    on_slope, heading_unit = slope_frame(slope_deg, aspect_deg)
     head_u, head_c = on_slope(jnp.deg2rad(behaviour.heading_deg))
     head_norm = jnp.sqrt(head_u ** 2 + head_c ** 2)
     e = behaviour.eccentricity
-    burns = behaviour.R_head_m_min > 0
+    directions = jnp.asarray(directions_deg, jnp.float32)
+    step_u, step_c = jax.vmap(lambda a: on_slope(jnp.full_like(slope_deg, jnp.deg2rad(a))))(directions)
+    ground = jnp.sqrt(step_u ** 2 + step_c ** 2)                   # ground metres per map metre
+    cos_psi = (step_u * head_u + step_c * head_c) / (ground * head_norm)
+    rate = behaviour.R_head_m_min * (1 - e) / (1 - e * cos_psi)    # [M, H, W]
+    if crown_fire is not None:
+        rate = _crown_ray_rate(behaviour, crown_fire, heading_unit(behaviour.heading_deg),
+                               heading_unit(crown_fire.heading_deg), (step_u / ground, step_c / ground), rate)
+    return ground, rate
 
-    def one_direction(azimuth_deg):
-        step_u, step_c = on_slope(jnp.full_like(slope_deg, jnp.deg2rad(azimuth_deg)))
-        ground = jnp.sqrt(step_u ** 2 + step_c ** 2)               # ground metres per map metre
-        cos_psi = (step_u * head_u + step_c * head_c) / (ground * head_norm)
-        rate = behaviour.R_head_m_min * (1 - e) / (1 - e * cos_psi)
-        return jnp.where(burns, ground / jnp.where(burns, rate, 1.0), INF)
 
-    return jax.vmap(one_direction)(jnp.asarray(directions_deg, jnp.float32))
+def angle_from(head, u, c):
+    """``(cos, sin)`` of the angle from the unit vector ``head`` (a ``(u, c)`` pair) to the unit vector ``(u, c)``."""
+    return head[0] * u + head[1] * c, head[0] * c - head[1] * u
+
+
+def _crown_ray_rate(surface, crown_fire, surface_head, crown_head, rays, rate):
+    """Combined ray rates, m/min ``[M, H, W]`` (see :func:`ray_rates`): ``rate`` (the surface ray rates) where the
+    crown is not used.  ``surface_head``, ``crown_head``: unit ``(u, c)`` slope-plane vectors ``[H, W]``; ``rays``:
+    those of the ``M`` directions, ``[M, H, W]``."""
+    e_crown = crown_fire.eccentricity
+    cos_ray, sin_ray = angle_from(crown_head, *rays)
+    crown_rate = crown_fire.R_crown_m_min * (1 - e_crown) / (1 - e_crown * cos_ray)
+    cos_normal, sin_normal = crown.ellipse_ray_normal(e_crown, cos_ray, sin_ray)   # from the crown head
+    normal = (crown_head[0] * cos_normal - crown_head[1] * sin_normal,
+              crown_head[1] * cos_normal + crown_head[0] * sin_normal)
+    crowns = crown.front_crowns(surface, crown_fire, angle_from(surface_head, *normal)[0])
+    # The direction nearest the crown head crowns wherever the head does (a cone narrower than the stencil).
+    head_crowns = crown.front_crowns(surface, crown_fire, angle_from(surface_head, *crown_head)[0])
+    crowns |= head_crowns & (cos_ray >= cos_ray.max(0))
+    return jnp.where(crowns & (crown_rate > rate), crown_rate, rate)
 
 
 def shift(x, dr: int, dc: int, fill):
@@ -96,11 +169,12 @@ def shift(x, dr: int, dc: int, fill):
     return padded[..., r0:r0 + H, c0:c0 + W]
 
 
-def step_times(behaviour: rothermel.SurfaceFire, landscape: Landscape, neighbours: int = 16) -> SpreadGrid:
-    """Step times of a ``neighbours``-stencil (8, 16 or 32) from per-cell fire behaviour (fields ``[H, W]``)."""
+def step_times(behaviour: rothermel.SurfaceFire, landscape: Landscape, neighbours: int = 16,
+               crown_fire: crown.CrownFire | None = None) -> SpreadGrid:
+    """Step times of a ``neighbours``-stencil (8, 16 or 32) from per-cell surface behaviour (``[H, W]``) and,
+    unless ``None``, crown fire behaviour ``crown_fire`` (``[H, W]``, see :func:`ray_rates`)."""
     moves = stencil.moves(neighbours)
-    azimuths = np.degrees(np.arctan2([m.dc for m in moves], [-m.dr for m in moves]))
-    slow = slowness(behaviour, landscape.slope_deg, landscape.aspect_deg, azimuths)
+    slow = slowness(behaviour, landscape.slope_deg, landscape.aspect_deg, move_azimuths(moves), crown_fire)
     barrier = ~landscape.burnable
     full, first = [], []
     for m, s in zip(moves, slow):
@@ -115,10 +189,23 @@ def step_times(behaviour: rothermel.SurfaceFire, landscape: Landscape, neighbour
     return SpreadGrid(jnp.stack(full), jnp.stack(first), landscape.burnable, moves)
 
 
-@functools.partial(jax.jit, static_argnames="neighbours")
-def spread_grid(landscape: Landscape, weather: Weather, neighbours: int = 16) -> SpreadGrid:
-    """Rothermel behaviour of every cell under ``weather``, turned into stencil step times."""
-    return step_times(rothermel.landscape_fire(landscape, weather), landscape, neighbours)
+def move_azimuths(moves) -> np.ndarray:
+    """Map azimuths (degrees clockwise from north) of stencil moves, ``float64[M]``."""
+    return np.degrees(np.arctan2([m.dc for m in moves], [-m.dr for m in moves]))
+
+
+def fire_behaviour(landscape: Landscape, weather: Weather, crown_fire: bool = True):
+    """Surface and (when ``crown_fire``, else ``None``) crown fire behaviour of every cell."""
+    surface = rothermel.landscape_fire(landscape, weather)
+    return surface, (crown.landscape_crown_fire(landscape, weather, surface) if crown_fire else None)
+
+
+@functools.partial(jax.jit, static_argnames=("neighbours", "crown_fire"))
+def spread_grid(landscape: Landscape, weather: Weather, neighbours: int = 16, crown_fire: bool = True) -> SpreadGrid:
+    """Rothermel surface (and, when ``crown_fire``, crown) behaviour of every cell under ``weather``, turned into
+    stencil step times.  Without canopy (or with ``crown_fire=False``) the times are the surface fire's exactly."""
+    surface, crown_behaviour = fire_behaviour(landscape, weather, crown_fire)
+    return step_times(surface, landscape, neighbours, crown_behaviour)
 
 
 @jax.jit

@@ -56,8 +56,9 @@ def burned_summary(times) -> tuple[jnp.ndarray, jnp.ndarray]:
     return burned.mean(0, dtype=jnp.float32), burned.sum(dtype=jnp.int32)
 
 
-@functools.partial(jax.jit, static_argnames="neighbours")
-def arrival_times(landscape: Landscape, weather: Weather, ignition, max_minutes, neighbours: int = 16):
+@functools.partial(jax.jit, static_argnames=("neighbours", "crown_fire"))
+def arrival_times(landscape: Landscape, weather: Weather, ignition, max_minutes, neighbours: int = 16,
+                  crown_fire: bool = True):
     """Fire arrival time ``float32[H, W]`` in minutes from ignition; ``inf`` where not reached by ``max_minutes``.
 
     Args:
@@ -66,17 +67,19 @@ def arrival_times(landscape: Landscape, weather: Weather, ignition, max_minutes,
       ignition: ``(row, col)`` pair or ``bool[H, W]`` mask of cells burning at t = 0.
       max_minutes: simulation cap, minutes.
       neighbours: stencil size, 8, 16 (default) or 32.
+      crown_fire: let fronts crown where the canopy allows (static; ``False``: surface fire only).
     """
-    return solve(spread_grid(landscape, weather, neighbours), ignition, max_minutes)
+    return solve(spread_grid(landscape, weather, neighbours, crown_fire), ignition, max_minutes)
 
 
-@functools.partial(jax.jit, static_argnames="neighbours")
-def burn_probability(landscape: Landscape, weather: Weather, ignitions, max_minutes, neighbours: int = 16):
+@functools.partial(jax.jit, static_argnames=("neighbours", "crown_fire"))
+def burn_probability(landscape: Landscape, weather: Weather, ignitions, max_minutes, neighbours: int = 16,
+                     crown_fire: bool = True):
     """Fraction of ``N`` fires (one per row of ``ignitions``, ``int[N, 2]``) that burn each cell: ``float32[H, W]``."""
     ignitions = jnp.asarray(ignitions)
     if ignitions.ndim != 2 or ignitions.shape[1] != 2:
         raise ValueError(f"ignitions must be int[N, 2] (row, col) pairs, got shape {ignitions.shape}")
-    return grid_burn_probability(spread_grid(landscape, weather, neighbours), ignitions, max_minutes)
+    return grid_burn_probability(spread_grid(landscape, weather, neighbours, crown_fire), ignitions, max_minutes)
 
 
 @jax.jit
@@ -85,7 +88,8 @@ def grid_burn_probability(grid: SpreadGrid, ignitions, max_minutes) -> jnp.ndarr
     return burned_summary(solve_many(grid, ignitions, max_minutes))[0]
 
 
-@functools.partial(jax.jit, static_argnames="neighbours")
-def expected_burned_fraction(landscape: Landscape, weather: Weather, ignitions, max_minutes, neighbours: int = 16):
+@functools.partial(jax.jit, static_argnames=("neighbours", "crown_fire"))
+def expected_burned_fraction(landscape: Landscape, weather: Weather, ignitions, max_minutes, neighbours: int = 16,
+                             crown_fire: bool = True):
     """Mean over the ``N`` ignitions (``int[N, 2]``) of the burned fraction of the landscape's cells (``H * W``)."""
-    return burn_probability(landscape, weather, ignitions, max_minutes, neighbours).mean()
+    return burn_probability(landscape, weather, ignitions, max_minutes, neighbours, crown_fire).mean()
