@@ -8,6 +8,7 @@ Every planner has one signature (:mod:`jaxfire.planners.base`): ``name(key, land
 * :func:`burn_probability`: the cells most often burned by the planning fires.
 * :func:`domirank`: DomiRank centrality of the fire-spread graph (structural; ignores the ignitions).
 * :func:`dpv`: downstream protection value, the mean number of burned cells downstream of each cell.
+* :func:`iterative_dpv`: DPV recomputed on the treated landscape every round (``rounds`` rounds); scales to any size.
 * :func:`greedy`: one cell at a time, the top-DPV candidate that most lowers the expected burned fraction.
 
 A trained agent is a planner too: :func:`jaxfire.agents.load_policy` returns one with this signature.  To add a
@@ -17,9 +18,10 @@ from jaxfire.planners.base import cell_ranks, check_budget, top_cells
 from jaxfire.planners.domirank import domirank, domirank_scores, spread_weights
 from jaxfire.planners.greedy import greedy, greedy_search
 from jaxfire.planners.heuristics import burn_probability, dpv, random
+from jaxfire.planners.iterative import iterative_dpv
 
 PLANNERS = {"random": random, "burn_probability": burn_probability, "domirank": domirank, "dpv": dpv,
-            "greedy": greedy}
+            "iterative_dpv": iterative_dpv, "greedy": greedy}
 
 __all__ = ["PLANNERS", "burn_probability", "cell_ranks", "check_budget", "domirank", "domirank_scores", "dpv",
-           "greedy", "greedy_search", "random", "spread_weights", "top_cells"]
+           "greedy", "greedy_search", "iterative_dpv", "random", "spread_weights", "top_cells"]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from jaxfire import fire
 from jaxfire.landscape import Landscape
+from jaxfire.planners import scoring
 from jaxfire.planners.base import check_budget, pick, planning_fires
 from jaxfire.weather import Weather
 
@@ -25,15 +25,17 @@ def random(key, landscape: Landscape, weather: Weather, budget_cells, *, ignitio
 def burn_probability(key, landscape: Landscape, weather: Weather, budget_cells, *, ignitions=None,
                      num_ignitions=64, ignition_probability=None, max_minutes=480.0, neighbours=16,
                      ranked=False) -> jnp.ndarray:
-    """The cells burned by the most fires (as :func:`jaxfire.fire.burn_probability`)."""
+    """The cells burned by the most fires (as :func:`jaxfire.fire.burn_probability`; ``weather`` may be a batch,
+    :mod:`jaxfire.planners.scoring`)."""
     ignitions, tie_key = planning_fires(key, landscape, budget_cells, ignitions, num_ignitions, ignition_probability)
-    score = fire.grid_burn_probability(fire.spread_grid(landscape, weather, neighbours), ignitions, max_minutes)
+    score = scoring.burn_probability(scoring.scenario_grids(landscape, weather, neighbours), ignitions, max_minutes)
     return pick(score, landscape.burnable, budget_cells, tie_key, ranked)
 
 
 def dpv(key, landscape: Landscape, weather: Weather, budget_cells, *, ignitions=None, num_ignitions=64,
         ignition_probability=None, max_minutes=480.0, neighbours=16, ranked=False) -> jnp.ndarray:
-    """The cells of highest downstream protection value (:func:`jaxfire.fire.dpv_scores`)."""
+    """The cells of highest downstream protection value (:func:`jaxfire.fire.dpv_scores`; ``weather`` may be a
+    batch, :mod:`jaxfire.planners.scoring`)."""
     ignitions, tie_key = planning_fires(key, landscape, budget_cells, ignitions, num_ignitions, ignition_probability)
-    score = fire.dpv_scores(landscape, weather, ignitions, max_minutes, neighbours)
+    score = scoring.dpv(scoring.scenario_grids(landscape, weather, neighbours), ignitions, max_minutes)
     return pick(score, landscape.burnable, budget_cells, tie_key, ranked)
