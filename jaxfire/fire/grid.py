@@ -27,6 +27,7 @@ from flax import struct
 
 from jaxfire import rothermel, stencil
 from jaxfire.landscape import Landscape
+from jaxfire.validation import validated
 from jaxfire.weather import Weather
 
 INF = jnp.inf
@@ -115,6 +116,7 @@ def step_times(behaviour: rothermel.SurfaceFire, landscape: Landscape, neighbour
     return SpreadGrid(jnp.stack(full), jnp.stack(first), landscape.burnable, moves)
 
 
+@validated
 @functools.partial(jax.jit, static_argnames="neighbours")
 def spread_grid(landscape: Landscape, weather: Weather, neighbours: int = 16) -> SpreadGrid:
     """Rothermel behaviour of every cell under ``weather``, turned into stencil step times."""
