@@ -110,7 +110,7 @@ class Range:
             return jnp.all(self.inside(jnp.asarray(value), jnp))
         if not _is_numeric(array):
             raise TypeError(f"{name} must be {self.describe()}, got {value!r} (dtype {array.dtype})")
-        bad = ~self.inside(array.astype(np.float64))
+        bad = ~self.inside(array if np.issubdtype(array.dtype, np.floating) else array.astype(np.float64))
         if bad.any():
             where = f" at index {np.argwhere(bad)[0].tolist()}" if array.ndim else ""
             raise ValueError(f"{name} must be {self.describe()}, got {array[bad].ravel()[0].item()!r}{where}")

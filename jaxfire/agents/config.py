@@ -150,6 +150,7 @@ class DQNConfig:
             (0 <= self.epsilon_end <= self.epsilon_start <= 1, "need 0 <= epsilon_end <= epsilon_start <= 1"),
             (0 < self.target_tau <= 1 or self.target_period > 0, "need target_tau in (0, 1] or target_period > 0"),
             (len(self.features) == len(self.dilations), "features and dilations need the same length"),
+            (len(self.features) >= 1, "features needs at least one layer"),
             (self.demo_baseline in ("", *PLANNERS),
              f"demo_baseline {self.demo_baseline!r} is not one of {sorted(PLANNERS)} (or empty)"),
             (bool(self.demo_baseline) == (self.demo_steps > 0), "demo_steps > 0 and demo_baseline go together"),

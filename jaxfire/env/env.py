@@ -147,14 +147,17 @@ class FuelBreakEnv(environment.Environment[EnvState, EnvParams]):
         grid = fire.spread_grid(landscape, state.weather, self.neighbours)
         _, burned_count = fire.burned_summary(fire.solve_many(grid, state.ignitions, params.max_minutes))
         fires = len(state.ignitions)
-        reward = burned_fraction(state.burned_count - burned_count, fires, self.shape)
+        # A count of -1 means NaN arrival times (parameters made invalid inside jit, jaxfire.validation): rewards and
+        # info become NaN.  The reward gets + 0 (not a select) and info its NaN before any arithmetic, so that valid
+        # steps keep exactly their compiled arithmetic (tests/test_golden.py).
+        invalid = burned_count < 0
+        counts = lambda count: nan_if(invalid, count.astype(jnp.float32))  # noqa: E731
+        reward = burned_fraction(state.burned_count - burned_count, fires, self.shape) + nan_if(invalid, 0.0)
         state = state.replace(treated=treated, placed=placed, burned_count=burned_count, time=state.time + 1)
-        cells = burned_count / jnp.float32(fires)
+        cells = counts(burned_count) / jnp.float32(fires)
         info = {"burned_cells": cells, "burned_hectares": cells * landscape.cell_size_m ** 2 / 1e4,
-                "burned_fraction": state.burned_fraction,
-                "reduction": burned_fraction(state.initial_burned_count - burned_count, fires, self.shape)}
-        invalid = burned_count < 0  # NaN arrival times: invalid parameters inside jit (jaxfire.validation)
-        reward, info = nan_if(invalid, reward), {name: nan_if(invalid, value) for name, value in info.items()}
+                "burned_fraction": burned_fraction(counts(burned_count), fires, self.shape),
+                "reduction": burned_fraction(counts(state.initial_burned_count - burned_count), fires, self.shape)}
         return self.get_obs(state, params), state, reward, self.is_terminated(state, params), info
 
     def state_from(self, params: EnvParams, landscape_index, scenario_index, treated, placed) -> EnvState:
