@@ -24,13 +24,15 @@ Units: an *update* is one step of each of ``num_envs`` environments plus its gra
 
 Failures: a chunk whose mean loss or final network parameters are not finite stops training with
 :class:`NonFiniteError` naming the updates (it is not checkpointed, so the run folder keeps only finite states); a
-resume whose latest checkpoint is damaged continues from the newest intact one (:func:`jaxfire.checkpoint.restore`).
+resume whose latest checkpoint is damaged continues from the newest intact one (:func:`jaxfire.checkpoint.restore`),
+and a ``metrics.jsonl`` whose last line was cut short by a kill is read without it (both with a logged warning).
 """
 from __future__ import annotations
 
 import dataclasses
 import importlib
 import json
+import logging
 import math
 import time
 from pathlib import Path
@@ -144,9 +146,23 @@ def read_metrics(run_dir, up_to: int, owner: bool = True) -> list[dict]:
     """The chunk records of ``metrics.jsonl`` up to update ``up_to``, the file cut back to them (by the ``owner``)."""
     path = Path(run_dir) / "metrics.jsonl"
     lines = path.read_text().splitlines() if path.exists() else []
-    records = [record for record in map(json.loads, lines) if record["update"] <= up_to]
+    records = [record for record in _parsed(path, lines) if record["update"] <= up_to]
     if owner:
         path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    return records
+
+
+def _parsed(path, lines: list[str]) -> list[dict]:
+    """The records of ``lines``; a last line cut short (a run killed while writing it) is dropped with a warning,
+    any other unreadable line is an error naming the file and line."""
+    records = []
+    for number, line in enumerate(lines, 1):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            if number < len(lines):
+                raise ValueError(f"{path} line {number} is not valid JSON ({error})") from None
+            logging.getLogger(__name__).warning("%s: dropped its last line, cut short (%s)", path, error)
     return records
 
 

@@ -132,9 +132,11 @@ def test_resume_with_a_truncated_latest_checkpoint_is_bit_identical(tmp_path, ca
     training.train(CONFIG, run, settings=SETTINGS, eval_fn=no_evaluation)
     uninterrupted = saved_state(run, 20)
     truncate(run / "checkpoints" / "20")
-    with caplog.at_level(logging.WARNING, logger="jaxfire.checkpoint"):
+    with open(run / "metrics.jsonl", "a") as metrics:
+        metrics.write('{"update": 30, "env_st')  # a record cut short by a kill: dropped with a warning
+    with caplog.at_level(logging.WARNING):
         result = training.train(CONFIG, run, settings=SETTINGS, resume=True, eval_fn=no_evaluation)
-    assert "checkpoint 20" in caplog.text and "falling back" in caplog.text
+    assert "checkpoint 20" in caplog.text and "falling back" in caplog.text and "cut short" in caplog.text
     assert (run / "damaged-checkpoints" / "20").is_dir()
     assert [record["update"] for record in result.records] == [10, 20]  # the metrics were cut back to update 10
     assert int(training.local(result.state.update)) == 20
