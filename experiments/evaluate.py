@@ -68,6 +68,12 @@ def validate(args) -> Weather:
                                                       f"choose from {sorted(PLANNERS)}"),
               (args.eval_ignitions >= 1 and args.plan_ignitions >= 1, "--eval-ignitions and --plan-ignitions must be >= 1"),
               (args.max_landscapes >= 1 and args.grid >= 4, "--max-landscapes must be >= 1 and --grid >= 4"),
+              (args.num_landscapes >= 2 and 0 < args.test_fraction < 1,
+               "--num-landscapes must be >= 2 and --test-fraction in (0, 1) (a train and a test split)"),
+              (len(set(args.budgets)) == len(args.budgets), f"--budgets has a repeated budget: {args.budgets}"),
+              (len({Path(run).name for run in args.agent}) == len(args.agent),
+               "--agent folders must have distinct names (rows are labelled agent:<folder name>)"),
+              (args.landscape_seed >= 0 and args.seed >= 0, "--landscape-seed and --seed must be >= 0"),
               (np.isfinite(args.max_minutes) and args.max_minutes > 0, "--max-minutes must be a positive number"),
               (args.greedy_candidates >= 1, "--greedy-candidates must be >= 1")]
     for ok, message in checks:
@@ -176,7 +182,10 @@ def main(argv=None) -> dict:
     except (ValueError, FileExistsError) as error:
         raise SystemExit(f"error: {error}")
     parallel_info = common.setup_parallel(args)
-    landscapes_, methods = load_landscapes(args), load_methods(args)
+    try:  # inputs and agents are read before anything is written
+        landscapes_, methods = load_landscapes(args), load_methods(args)
+    except (ValueError, OSError) as error:
+        raise SystemExit(f"error: {error}")
     with common.replacing(out, args.overwrite) as started:
         start = time.perf_counter()
         result = evaluation.evaluate(methods, cases(args, landscapes_, weather), jax.random.key(args.seed),

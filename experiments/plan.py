@@ -167,11 +167,11 @@ def main(argv=None) -> dict:
         cells = budget_cells(args.budget, int(landscape.burnable.sum()), hectares)
         validate(args, stack, cells)
         fires = regime(args, landscape.shape)
+        common.setup_parallel(args)
+        methods = {name: PLANNERS[name] for name in args.method}
+        methods.update({f"agent:{Path(run).name}": load_policy(run) for run in args.agent})
     except (ValueError, FileExistsError, FileNotFoundError, TypeError) as error:
         raise SystemExit(f"error: {error}")
-    common.setup_parallel(args)
-    methods = {name: PLANNERS[name] for name in args.method}
-    methods.update({f"agent:{Path(run).name}": load_policy(run) for run in args.agent})
     start = time.perf_counter()
     with common.replacing(out, args.overwrite) as started, Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),

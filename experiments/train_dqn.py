@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import re
 import time
 from pathlib import Path
 
@@ -117,8 +118,8 @@ def _prepare(parser, args) -> tuple[Path, DQNConfig, training.RunSettings]:
         if step is None:
             parser.error(f"--resume: no checkpoint in {run_dir}")
         saved, settings = checkpoint.load_config(run_dir), checkpoint.load_settings(run_dir)
-    except ValueError as error:
-        parser.error(str(error))
+    except (TypeError, ValueError, FileNotFoundError) as error:
+        parser.error(_with_flags(str(error)))
     saved_values = {**dataclasses.asdict(saved), **settings}
     differ = [f"{_flag(k)} (saved {_format(saved_values[k])}, given {_format(v)})"
               for k, v in {**requested, **given_settings}.items() if k != "total_updates" and v != saved_values[k]]
@@ -127,7 +128,18 @@ def _prepare(parser, args) -> tuple[Path, DQNConfig, training.RunSettings]:
     config = dataclasses.replace(saved, total_updates=requested.get("total_updates", saved.total_updates))
     if step > config.total_updates:
         parser.error(f"--resume: the checkpoint at update {step} is past --total-updates {config.total_updates}")
-    return run_dir, config, training.RunSettings(**settings)
+    try:
+        return run_dir, config.validate(), training.RunSettings(**settings).validate()
+    except (TypeError, ValueError) as error:
+        parser.error(_with_flags(f"--resume {run_dir}: {error}"))
+
+
+def _with_flags(message: str) -> str:
+    """``message`` with config field and setting names written as their flags (``learning_rate`` ->
+    ``--learning-rate``)."""
+    for name in [field.name for field in dataclasses.fields(DQNConfig)] + SETTINGS:
+        message = re.sub(rf"(?<![-\w]){name}(?!\w)", _flag(name), message)
+    return message
 
 
 def _eval_line(table: dict) -> str:
@@ -176,7 +188,16 @@ def _summary(run_dir, result: training.TrainResult, config: DQNConfig, settings,
 
 
 def main(argv=None) -> dict:
-    """Train (or resume) a run and return its summary (also written to ``summary.json``)."""
+    """Train (or resume) a run and return its summary (also written to ``summary.json``); exits with an error
+    (status 1) when training stops on a non-finite loss or parameters."""
+    try:
+        return _train(argv)
+    except training.NonFiniteError as error:
+        raise SystemExit(f"error: {error}") from error
+
+
+def _train(argv=None) -> dict:
+    """:func:`main` without the error exit."""
     parser = build_parser()
     args = parser.parse_args(argv)
     run_dir, config, settings = _prepare(parser, args)

@@ -12,11 +12,17 @@ Layout of ``run_dir``:
 
 The last ``MAX_TO_KEEP`` checkpoints are kept.  Saves are synchronous, so a checkpoint is complete on disk (orbax
 writes it to a temporary folder and renames it) when :func:`save` returns, and restores are bit-identical.
+
+Damage: :func:`restore` of the latest checkpoint falls back to the newest intact one when a newer one cannot be
+read (a truncated data file, empty metadata, an emptied step folder); the damaged step is moved, never deleted, to
+``run_dir/damaged-checkpoints/<step>`` and a warning says so.  Readers (:func:`restore_params`,
+:func:`load_config`) raise errors naming the file instead, and never create ``checkpoints/``.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from pathlib import Path
 
 import jax
@@ -25,6 +31,8 @@ import orbax.checkpoint as ocp
 from jaxfire.agents.config import DQNConfig
 
 MAX_TO_KEEP = 3
+DAMAGED = "damaged-checkpoints"  # where damaged steps are moved, inside the run folder
+logger = logging.getLogger(__name__)
 
 
 def _manager(run_dir) -> ocp.CheckpointManager:
@@ -84,12 +92,54 @@ def _step(manager: ocp.CheckpointManager, run_dir, step: int | None) -> int:
     return step
 
 
+def _existing(run_dir) -> Path:
+    """``run_dir/checkpoints``, which must exist (readers never create it)."""
+    folder = Path(run_dir) / "checkpoints"
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no checkpoints in {run_dir} (no {folder} folder)")
+    return folder
+
+
+def _steps(run_dir) -> list[int]:
+    """Checkpoint steps in ``run_dir``, newest first."""
+    with _manager(run_dir) as manager:
+        return sorted(manager.all_steps(), reverse=True)
+
+
+def _other_template(run_dir, step: int, abstract: dict) -> bool:
+    """Whether checkpoint ``step`` has readable metadata that differs from ``abstract`` (names, shapes, dtypes):
+    then a failed restore means a different configuration, not damage (unreadable metadata is damage)."""
+    try:
+        with _manager(run_dir) as manager:
+            saved = manager.item_metadata(step).state
+    except Exception:  # noqa: BLE001 (unreadable metadata: damaged)
+        return False
+    if saved is None:
+        return False
+    return set(saved) != set(abstract) or any(
+        tuple(saved[name].shape) != x.shape or saved[name].dtype != x.dtype for name, x in abstract.items())
+
+
+def _move_aside(run_dir, step: int) -> Path:
+    """Move the damaged step folder to ``run_dir/damaged-checkpoints/<step>[-n]`` (process 0 only); its new path."""
+    source, target = Path(run_dir) / "checkpoints" / str(step), Path(run_dir) / DAMAGED / str(step)
+    n = 0
+    while target.exists():
+        n += 1
+        target = Path(run_dir) / DAMAGED / f"{step}-{n}"
+    if jax.process_index() == 0 and source.exists():
+        target.parent.mkdir(exist_ok=True)
+        source.rename(target)
+    return target
+
+
 def _this_device():
     return jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
 
 
 def restore(run_dir, template, step: int | None = None, shardings=None):
-    """The runner state of checkpoint ``step`` (default: the latest), shaped like ``template``.
+    """The runner state of checkpoint ``step`` (default: the newest intact one; newer damaged ones are moved to
+    ``run_dir/damaged-checkpoints/`` with a warning, see the module docstring), shaped like ``template``.
 
     ``template`` is a runner state of the same configuration, concrete or abstract (``jax.eval_shape`` of the
     learner's ``init``); its typed PRNG keys are rebuilt with their implementation.  ``shardings`` (a tree like
@@ -101,22 +151,60 @@ def restore(run_dir, template, step: int | None = None, shardings=None):
     placement = {_name(path): sharding for path, sharding in jax.tree_util.tree_flatten_with_path(shardings)[0]}
     abstract = {name: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=placement[name])
                 for name, x in jax.eval_shape(_flat, template).items()}
-    with _manager(run_dir) as manager:
-        step = _step(manager, run_dir, step)
-        flat = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract))).state
+    _existing(run_dir)
+    if step is None:
+        flat = _restore_newest_intact(run_dir, abstract)
+    else:
+        with _manager(run_dir) as manager:
+            step = _step(manager, run_dir, step)
+            flat = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract))).state
     leaves, treedef = jax.tree_util.tree_flatten_with_path(template)
     return jax.tree.unflatten(treedef, [jax.random.wrap_key_data(flat[_name(path)], impl=_key_impl(x.dtype))
                                         if _is_key(x) else flat[_name(path)] for path, x in leaves])
 
 
+def _restore_newest_intact(run_dir, abstract: dict) -> dict:
+    """The flat state of the newest checkpoint that restores; damaged newer ones are moved aside (module docstring).
+
+    A checkpoint whose metadata is readable but does not match ``abstract`` is not damaged: the error (a different
+    configuration) is raised and nothing is moved."""
+    steps = _steps(run_dir)
+    if not steps:
+        raise FileNotFoundError(f"no checkpoint in {Path(run_dir) / 'checkpoints'}")
+    for step in steps:
+        try:
+            with _manager(run_dir) as manager:
+                return manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract))).state
+        except Exception as error:  # noqa: BLE001 (classified below)
+            if _other_template(run_dir, step, abstract):
+                raise
+            moved = _move_aside(run_dir, step)
+            logger.warning("checkpoint %d in %s is damaged and cannot be restored (%s: %s); moved it to %s and "
+                           "falling back to the next older checkpoint", step, Path(run_dir) / "checkpoints",
+                           type(error).__name__, str(error).splitlines()[0][:200] if str(error) else "", moved)
+    raise FileNotFoundError(f"no intact checkpoint in {Path(run_dir) / 'checkpoints'}: every one was damaged "
+                            f"(moved to {Path(run_dir) / DAMAGED})")
+
+
 def restore_params(run_dir, step: int | None = None):
     """The online network parameters of checkpoint ``step`` (default: the latest), on this process's first device,
-    whatever devices wrote them; no template needed."""
+    whatever devices wrote them; no template needed.
+
+    Raises:
+      FileNotFoundError: no ``checkpoints/`` folder (none is created) or no such step.
+      ValueError: the checkpoint cannot be read (truncated, empty metadata, emptied folder), naming its folder.
+    """
+    _existing(run_dir)
     with _manager(run_dir) as manager:
         step = _step(manager, run_dir, step)
-        abstract = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=_this_device()),
-                                manager.item_metadata(step).params)
-        return manager.restore(step, args=ocp.args.Composite(params=ocp.args.StandardRestore(abstract))).params
+        try:
+            abstract = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=_this_device()),
+                                    manager.item_metadata(step).params)
+            return manager.restore(step, args=ocp.args.Composite(params=ocp.args.StandardRestore(abstract))).params
+        except Exception as error:  # noqa: BLE001 (any failure to read is a damaged checkpoint here)
+            folder = Path(run_dir) / "checkpoints" / str(step)
+            raise ValueError(f"checkpoint {folder} is damaged and cannot be read ({type(error).__name__}: "
+                             f"{str(error).splitlines()[0][:200] if str(error) else ''})") from error
 
 
 def save_config(run_dir, config, **settings) -> None:
@@ -125,14 +213,31 @@ def save_config(run_dir, config, **settings) -> None:
     (Path(run_dir) / "config.json").write_text(json.dumps({"dqn": dataclasses.asdict(config), **settings}, indent=2))
 
 
+def _read_config(run_dir) -> dict:
+    """``run_dir/config.json`` as a dict; errors name the file."""
+    path = Path(run_dir) / "config.json"
+    try:
+        saved = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON ({error}); the run's config is damaged") from None
+    if not isinstance(saved, dict) or not isinstance(saved.get("dqn"), dict):
+        raise ValueError(f"{path} has no \"dqn\" config object; the run's config is damaged")
+    return saved
+
+
 def load_settings(run_dir) -> dict:
     """The run settings saved beside the config by :func:`save_config`."""
-    settings = json.loads((Path(run_dir) / "config.json").read_text())
+    settings = _read_config(run_dir)
     settings.pop("dqn")
     return settings
 
 
 def load_config(run_dir) -> DQNConfig:
     """The :class:`~jaxfire.agents.config.DQNConfig` of ``run_dir/config.json`` (lists back to tuples; fields
-    written under their former names accepted)."""
-    return DQNConfig.from_dict(json.loads((Path(run_dir) / "config.json").read_text())["dqn"])
+    written under their former names accepted); ``ValueError`` naming the file when it is damaged."""
+    try:
+        return DQNConfig.from_dict(_read_config(run_dir)["dqn"])
+    except (TypeError, ValueError) as error:
+        if str(Path(run_dir) / "config.json") in str(error):
+            raise
+        raise ValueError(f"{Path(run_dir) / 'config.json'}: {error}") from None

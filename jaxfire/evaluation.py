@@ -23,6 +23,7 @@ import numpy as np
 
 from jaxfire import fire
 from jaxfire.landscape import Landscape, pool as pools
+from jaxfire.validation import nan_if, validated
 from jaxfire.weather import Weather
 
 
@@ -59,12 +60,14 @@ class Evaluation:
         return summarize(np.concatenate([self.fires[(method, name)] for name in names]))
 
 
+@validated
 @functools.partial(jax.jit, static_argnames="neighbours")
 def burned_fractions(landscape: Landscape, weather: Weather, ignitions, max_minutes, treated,
                      neighbours: int = 16) -> jnp.ndarray:
     """``float32[N]``: burned fraction of the landscape's cells for each ignition on the treated landscape."""
     grid = fire.spread_grid(landscape.with_fuel_breaks(treated), weather, neighbours)
-    return jnp.isfinite(fire.solve_many(grid, ignitions, max_minutes)).mean((1, 2))
+    times = fire.solve_many(grid, ignitions, max_minutes)
+    return nan_if(jnp.isnan(times).any((1, 2)), jnp.isfinite(times).mean((1, 2)))  # NaN: invalid input in jit
 
 
 def summarize(values) -> dict:

@@ -27,6 +27,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+from jaxfire.validation import validated
+
 CPU_DEVICES_ENV = "JAXFIRE_CPU_DEVICES"   # the experiments' default for --cpu-devices
 AXIS = "data"
 
@@ -87,11 +89,13 @@ def data_mesh(devices=None) -> Mesh:
     return Mesh(np.asarray(jax.devices() if devices is None else devices), (AXIS,))
 
 
+@validated
 def burn_probability(landscape, weather, ignitions, max_minutes, mesh: Mesh | None = None, neighbours: int = 16):
     """:func:`jaxfire.fire.burn_probability` with the ``N`` ignitions split over the mesh's devices.
 
     ``ignitions`` ``int[N, 2]`` (same on every process); ``N`` need not divide the device count (padding fires
-    start off the grid and burn nothing).  Returns ``float32[H, W]``, replicated.
+    start off the grid: :func:`jaxfire.fire.solve` makes their times NaN, not counted as burned).  Returns
+    ``float32[H, W]``, replicated.
     """
     from jaxfire import fire
 
@@ -111,7 +115,7 @@ def _sharded_counts(mesh: Mesh):
     from jaxfire import fire
 
     def local(grid, ignitions, max_minutes):
-        times = fire.solve_many(grid, ignitions, max_minutes)
+        times = jax.vmap(fire.solve, in_axes=(None, 0, None))(grid, ignitions, max_minutes)  # per fire: padding
         return jax.lax.psum(jnp.isfinite(times).sum(0, dtype=jnp.int32), AXIS)
 
     return jax.jit(jax.shard_map(local, mesh=mesh, in_specs=(P(), P(AXIS), P()), out_specs=P(), check_vma=False))

@@ -70,6 +70,7 @@ from flax import struct
 from jaxfire import stencil
 from jaxfire.fire import ignition_mask
 from jaxfire.landscape import Landscape
+from jaxfire.validation import validated
 from jaxfire.weather import Weather
 
 _MOVES = stencil.moves(8)
@@ -177,6 +178,7 @@ def ignition_probabilities(landscape: Landscape, weather: Weather,
     return jnp.stack(out).astype(jnp.float32)
 
 
+@validated
 def arrival_times(key, landscape: Landscape, weather: Weather, ignition, max_minutes,
                   params: AlexandridisParams = AlexandridisParams()) -> jnp.ndarray:
     """Simulate one fire; ``float32[H, W]`` arrival times in minutes (step index * ``step_minutes``).
@@ -192,6 +194,7 @@ def arrival_times(key, landscape: Landscape, weather: Weather, ignition, max_min
                           params)
 
 
+@validated
 def burn_probability(key, landscape: Landscape, weather: Weather, ignitions, max_minutes,
                      params: AlexandridisParams = AlexandridisParams()) -> jnp.ndarray:
     """``float32[H, W]``: fraction of the ``N`` fires (``ignitions`` ``int[N, 2]``, or ``bool[N, H, W]`` masks) that

@@ -21,12 +21,19 @@ Run folder ``run_dir`` (optional; nothing is written without it):
 * ``tensorboard/``: the same scalars, when ``tensorboardX`` or ``torch`` is installed.
 
 Units: an *update* is one step of each of ``num_envs`` environments plus its gradient step(s); times in seconds.
+
+Failures: a chunk whose mean loss or final network parameters are not finite stops training with
+:class:`NonFiniteError` naming the updates (it is not checkpointed, so the run folder keeps only finite states); a
+resume whose latest checkpoint is damaged continues from the newest intact one (:func:`jaxfire.checkpoint.restore`),
+and a ``metrics.jsonl`` whose last line was cut short by a kill is read without it (both with a logged warning).
 """
 from __future__ import annotations
 
 import dataclasses
 import importlib
 import json
+import logging
+import math
 import time
 from pathlib import Path
 from typing import Callable
@@ -34,7 +41,7 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from jaxfire import checkpoint, parallel
+from jaxfire import checkpoint, parallel, validation
 from jaxfire.agents import dqn
 
 
@@ -80,6 +87,26 @@ class TrainResult:
     compile_s: float
 
 
+class NonFiniteError(FloatingPointError):
+    """Training produced a non-finite (NaN or inf) loss or network parameters."""
+
+
+def stop_if_not_finite(params, update: int, loss=None, first: int | None = None) -> None:
+    """Raise :class:`NonFiniteError` when ``loss`` (a chunk's mean, ``None`` before learning) or ``params`` after
+    ``update`` (the chunk of updates ``first`` .. ``update``; ``first=None``: initialisation) are not finite."""
+    problem = None if loss is None or math.isfinite(loss) else f"the mean loss is {loss}"
+    if problem is None:
+        try:
+            validation.check_finite_tree(local(params), "the network parameters")
+        except ValueError as error:
+            problem = str(error)
+    if problem is not None:
+        when = "during initialisation (demonstration pre-training)" if first is None else \
+            f"in the chunk of updates {first}..{update}"
+        raise NonFiniteError(f"training stopped at update {update}: {problem} {when}; nothing non-finite was "
+                             "checkpointed. Lower --learning-rate, --max-grad-norm or --reward-scale.")
+
+
 def local(tree):
     """This process's copy of replicated (or single-process) arrays."""
     return jax.tree.map(lambda x: x.addressable_data(0), tree)
@@ -119,9 +146,23 @@ def read_metrics(run_dir, up_to: int, owner: bool = True) -> list[dict]:
     """The chunk records of ``metrics.jsonl`` up to update ``up_to``, the file cut back to them (by the ``owner``)."""
     path = Path(run_dir) / "metrics.jsonl"
     lines = path.read_text().splitlines() if path.exists() else []
-    records = [record for record in map(json.loads, lines) if record["update"] <= up_to]
+    records = [record for record in _parsed(path, lines) if record["update"] <= up_to]
     if owner:
         path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    return records
+
+
+def _parsed(path, lines: list[str]) -> list[dict]:
+    """The records of ``lines``; a last line cut short (a run killed while writing it) is dropped with a warning,
+    any other unreadable line is an error naming the file and line."""
+    records = []
+    for number, line in enumerate(lines, 1):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            if number < len(lines):
+                raise ValueError(f"{path} line {number} is not valid JSON ({error})") from None
+            logging.getLogger(__name__).warning("%s: dropped its last line, cut short (%s)", path, error)
     return records
 
 
@@ -164,18 +205,20 @@ def _start(learner, key, shardings, run_dir, settings: RunSettings, resume: bool
     if run_dir is None:
         return jax.jit(learner.init, out_shardings=shardings)(key), []
     if resume:
-        step = checkpoint.latest_step(run_dir)
-        if step is None:
+        if checkpoint.latest_step(run_dir) is None:
             raise FileNotFoundError(f"no checkpoint to resume in {Path(run_dir) / 'checkpoints'}")
-        records = read_metrics(run_dir, step, owner)
         if owner:
             checkpoint.save_config(run_dir, learner.config, **dataclasses.asdict(settings))
     else:
         if owner:
             checkpoint.save_config(run_dir, learner.config, **dataclasses.asdict(settings))
-        checkpoint.save(run_dir, 0, jax.jit(learner.init, out_shardings=shardings)(key))
-        records = []
-    return checkpoint.restore(run_dir, jax.eval_shape(learner.init, key), shardings=shardings), records
+        state = jax.jit(learner.init, out_shardings=shardings)(key)
+        stop_if_not_finite(state.params, 0)
+        checkpoint.save(run_dir, 0, state)
+        del state  # freed before the restore reads it back
+    state = checkpoint.restore(run_dir, jax.eval_shape(learner.init, key), shardings=shardings)
+    # A damaged latest checkpoint falls back to an older one: the records stop where the restored state does.
+    return state, (read_metrics(run_dir, int(local(state.update)), owner) if resume else [])
 
 
 class _Chunks:
@@ -253,6 +296,7 @@ def train(config, run_dir=None, *, settings: RunSettings = RunSettings(), resume
         length = min(settings.chunk - update % settings.chunk, config.total_updates - update)
         state, record = chunks.run(state, length)
         update += length
+        stop_if_not_finite(state.params, update, record["loss"], update - length + 1)
         record = {"update": update, "env_steps": update * config.num_envs, **record}
         if due(update, length, settings.eval_every, config.total_updates):
             final = _evaluated(record, eval_fn, state.params)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 from jaxfire.planners import PLANNERS
+from jaxfire.validation import Range
 
 HELP = {  # field -> meaning (the training CLI's flag help)
     "landscape_side": "landscape side, cells (square landscapes)",
@@ -48,6 +49,21 @@ HELP = {  # field -> meaning (the training CLI's flag help)
     "demo_steps": "demonstration steps per environment put in the replay before training",
     "pretrain_steps": "gradient steps on the demonstrations before training",
     "demo_weight": "weight of the imitation (cross-entropy) loss on demonstration transitions (0: TD loss only)",
+}
+
+WHOLE, COUNT, FRACTION = Range(1, integer=True), Range(0, integer=True), Range(0.0, 1.0)
+POSITIVE = Range(0.0, low_open=True)
+RANGES = {  # field -> allowed values (tuple fields: every element); cross-field rules are in DQNConfig.validate
+    "landscape_side": Range(4, integer=True), "num_landscapes": Range(2, integer=True),
+    "test_fraction": Range(0.0, 1.0, low_open=True, high_open=True), "landscape_seed": COUNT,
+    "budget_fraction": Range(0.0, 1.0, low_open=True), "ignitions_per_evaluation": WHOLE,
+    "scenarios_per_landscape": WHOLE, "max_minutes": POSITIVE, "wind_kmh_low": Range(0.0),
+    "wind_kmh_high": Range(0.0), "planning_ignitions": COUNT, "features": WHOLE, "dilations": WHOLE,
+    "num_envs": WHOLE, "total_updates": WHOLE, "buffer_per_env": WHOLE, "batch_size": WHOLE,
+    "learning_rate": POSITIVE, "max_grad_norm": POSITIVE, "gamma": FRACTION, "n_step": WHOLE,
+    "reward_scale": POSITIVE, "epsilon_start": FRACTION, "epsilon_end": FRACTION, "epsilon_fraction": FRACTION,
+    "learning_starts": COUNT, "gradient_steps": WHOLE, "target_tau": FRACTION, "target_period": COUNT,
+    "demo_steps": COUNT, "pretrain_steps": COUNT, "demo_weight": Range(0.0),
 }
 
 # Names of fields in config files (and command-line flags) from before they were renamed.
@@ -109,8 +125,21 @@ class DQNConfig:
         return cls(**{name: tuple(value) if isinstance(value, list) else value for name, value in fields.items()})
 
     def validate(self) -> "DQNConfig":
-        """Raise ``ValueError`` naming the first inconsistent setting; returns ``self``."""
+        """Raise ``ValueError`` naming the first setting out of its range (:data:`RANGES`) or inconsistent with
+        another; returns ``self``."""
+        for name, allowed in RANGES.items():
+            value = getattr(self, name)
+            for item in (value if isinstance(value, tuple) else (value,)):
+                try:
+                    allowed.check(item, name)
+                except (TypeError, ValueError) as error:
+                    raise ValueError(f"invalid DQN config: {error}") from None
         checks = [
+            (self.neighbours in (8, 16, 32), f"neighbours must be 8, 16 or 32, got {self.neighbours!r}"),
+            (self.wind_kmh_low <= self.wind_kmh_high, "need wind_kmh_low <= wind_kmh_high"),
+            (self.learning_starts < self.buffer_per_env,
+             f"learning_starts must be < buffer_per_env ({self.buffer_per_env}): the replay holds at most "
+             "buffer_per_env entries per environment, so learning would never start"),
             (self.landscape_side >= 4, "landscape_side must be >= 4"),
             (self.planning_ignitions >= 0, "planning_ignitions must be >= 0"),
             (0 < self.budget_fraction <= 1, "budget_fraction must be a fraction in (0, 1]"),
@@ -121,6 +150,7 @@ class DQNConfig:
             (0 <= self.epsilon_end <= self.epsilon_start <= 1, "need 0 <= epsilon_end <= epsilon_start <= 1"),
             (0 < self.target_tau <= 1 or self.target_period > 0, "need target_tau in (0, 1] or target_period > 0"),
             (len(self.features) == len(self.dilations), "features and dilations need the same length"),
+            (len(self.features) >= 1, "features needs at least one layer"),
             (self.demo_baseline in ("", *PLANNERS),
              f"demo_baseline {self.demo_baseline!r} is not one of {sorted(PLANNERS)} (or empty)"),
             (bool(self.demo_baseline) == (self.demo_steps > 0), "demo_steps > 0 and demo_baseline go together"),

@@ -19,6 +19,7 @@ from jaxfire.agents.config import DQNConfig
 from jaxfire.agents.networks import QNetwork, masked_argmax
 from jaxfire.env import observation, place_cells
 from jaxfire.planners import check_budget
+from jaxfire.validation import check_finite_tree, validated
 
 
 @struct.dataclass
@@ -33,12 +34,14 @@ class PlacementPolicy:
     network: QNetwork = struct.field(pytree_node=False)
     config: DQNConfig = struct.field(pytree_node=False, default=DQNConfig())
 
+    @validated
     def __call__(self, key, landscape, weather, budget_cells, **unused) -> jnp.ndarray:
         """Greedy masked placement of exactly ``budget_cells`` cells (``bool[H, W]``) on any landscape and grid size.
 
         Planner keywords (``num_ignitions``, ``max_minutes``, ...) are accepted and ignored: the policy plans with
         the settings it was trained with."""
         check_budget(landscape, budget_cells)
+        check_finite_tree(self.params, "the policy's network parameters")
         return greedy_placement(self.params, self.network, key, landscape, weather, budget_cells,
                                 self.config.neighbours, self.config.planning_ignitions, self.config.max_minutes)
 
@@ -68,10 +71,13 @@ def load_policy(run_dir) -> PlacementPolicy:
     """The greedy policy of a run's latest checkpoint (:func:`jaxfire.training.train` writes run folders).
 
     Reads ``config.json`` and only the checkpoint's ``params`` item (:func:`jaxfire.checkpoint.restore_params`), so
-    no environment or scenario bank is rebuilt; the policy works on any grid size.
+    no environment or scenario bank is rebuilt; the policy works on any grid size.  Raises ``ValueError`` naming the
+    file for a damaged config or checkpoint and for non-finite parameters, ``FileNotFoundError`` without them.
     """
     from jaxfire import checkpoint
 
     config = checkpoint.load_config(run_dir)
     network = QNetwork(config.features, config.dilations, config.dueling)
-    return PlacementPolicy(checkpoint.restore_params(run_dir), network, config)
+    params = checkpoint.restore_params(run_dir)
+    check_finite_tree(params, f"the network parameters of the latest checkpoint in {run_dir}")
+    return PlacementPolicy(params, network, config)

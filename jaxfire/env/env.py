@@ -12,6 +12,10 @@ Action: a cell index in ``[0, H * W)`` (``cells_per_step == 1``) or ``int[cells_
 (outside the grid, non-burnable, already treated, or beyond the remaining budget) are skipped: they cost no budget
 and change nothing, but the step is still counted; an episode is truncated after ``max_steps_in_episode`` steps.
 Observation: :func:`jaxfire.env.observation.observation`, channels :class:`jaxfire.env.types.Channel`.
+
+Bad input (:mod:`jaxfire.validation`): the constructor and :meth:`FuelBreakEnv.make_params` raise ``ValueError``
+naming a bad argument; an action of the wrong dtype or shape raises even inside ``jit``; parameters made invalid
+inside ``jit`` (e.g. a NaN ``max_minutes``) give NaN rewards and ``info``.
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ from jaxfire.env.observation import observation
 from jaxfire.env.scenarios import ScenarioDistribution, scenario_bank
 from jaxfire.env.types import OBS_CHANNELS, PLANNING_CHANNELS, EnvParams, EnvState, burned_fraction
 from jaxfire.landscape import Landscape, pool as pools
+from jaxfire.validation import Range, nan_if
 
 
 def place_cells(treated, placed, cells, valid, budget_cells):
@@ -67,20 +72,16 @@ class FuelBreakEnv(environment.Environment[EnvState, EnvParams]):
     def __init__(self, shape: tuple[int, int], ignitions_per_evaluation: int = 32, cells_per_step: int = 1,
                  neighbours: int = 16, planning_ignitions: int = 64):
         super().__init__()
-        checks = [(len(shape) == 2 and min(shape) >= 1, f"shape must be (H, W) with H, W >= 1, got {shape}"),
-                  (ignitions_per_evaluation >= 1, f"ignitions_per_evaluation must be >= 1, got "
-                                                  f"{ignitions_per_evaluation}"),
-                  (cells_per_step >= 1, f"cells_per_step must be >= 1, got {cells_per_step}"),
-                  (neighbours in (8, 16, 32), f"neighbours must be 8, 16 or 32, got {neighbours}"),
-                  (planning_ignitions >= 0, f"planning_ignitions must be >= 0, got {planning_ignitions}")]
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(message)
-        self.shape = tuple(int(n) for n in shape)
-        self.ignitions_per_evaluation = int(ignitions_per_evaluation)
-        self.cells_per_step = int(cells_per_step)
+        if np.ndim(shape) != 1 or len(shape) != 2:
+            raise ValueError(f"shape must be (H, W) with H, W >= 1, got {shape!r}")
+        if neighbours not in (8, 16, 32):
+            raise ValueError(f"neighbours must be 8, 16 or 32, got {neighbours!r}")
+        count, positive = Range(0, integer=True), Range(1, integer=True)
+        self.shape = tuple(positive.value(n, "shape (H, W)") for n in shape)
+        self.ignitions_per_evaluation = positive.value(ignitions_per_evaluation, "ignitions_per_evaluation")
+        self.cells_per_step = positive.value(cells_per_step, "cells_per_step")
         self.neighbours = int(neighbours)
-        self.planning_ignitions = int(planning_ignitions)
+        self.planning_ignitions = count.value(planning_ignitions, "planning_ignitions")
 
     # ------------------------------------------------------------------ parameters
     def make_params(self, key, pool: Landscape, *, budget_fraction: float = 0.05, max_minutes: float = 480.0,
@@ -97,16 +98,17 @@ class FuelBreakEnv(environment.Environment[EnvState, EnvParams]):
             fires when ``planning_ignitions > 0``).
           distribution: weather and ignition distribution.
         """
+        if not isinstance(pool, Landscape):
+            raise TypeError(f"pool must be a jaxfire Landscape (layers [P, H, W] or [H, W]), got {type(pool).__name__}")
+        if not isinstance(distribution, ScenarioDistribution):
+            raise TypeError(f"distribution must be a ScenarioDistribution, got {type(distribution).__name__}")
         if pool.fuel_model.ndim == 2:
             pool = pools.stack([pool])
         if pool.shape != self.shape:
             raise ValueError(f"pool landscapes are {pool.shape}, the environment was built for {self.shape}")
-        if not 0.0 < budget_fraction <= 1.0:
-            raise ValueError(f"budget_fraction must be in (0, 1], got {budget_fraction}")
-        if not (np.isfinite(max_minutes) and max_minutes > 0):
-            raise ValueError(f"max_minutes must be a positive number of minutes, got {max_minutes}")
-        if scenarios_per_landscape < 1:
-            raise ValueError(f"scenarios_per_landscape must be >= 1, got {scenarios_per_landscape}")
+        budget_fraction = Range(0.0, 1.0, low_open=True).value(budget_fraction, "budget_fraction")
+        max_minutes = Range(0.0, low_open=True).value(max_minutes, "max_minutes")
+        scenarios_per_landscape = Range(1, integer=True).value(scenarios_per_landscape, "scenarios_per_landscape")
         burnable = np.asarray(pool.burnable).reshape(pools.size(pool), -1).sum(1)
         if np.any(burnable == 0):
             raise ValueError(f"landscape(s) {np.flatnonzero(burnable == 0).tolist()} of the pool have no burnable cells")
@@ -145,12 +147,17 @@ class FuelBreakEnv(environment.Environment[EnvState, EnvParams]):
         grid = fire.spread_grid(landscape, state.weather, self.neighbours)
         _, burned_count = fire.burned_summary(fire.solve_many(grid, state.ignitions, params.max_minutes))
         fires = len(state.ignitions)
-        reward = burned_fraction(state.burned_count - burned_count, fires, self.shape)
+        # A count of -1 means NaN arrival times (parameters made invalid inside jit, jaxfire.validation): rewards and
+        # info become NaN.  The reward gets + 0 (not a select) and info its NaN before any arithmetic, so that valid
+        # steps keep exactly their compiled arithmetic (tests/test_golden.py).
+        invalid = burned_count < 0
+        counts = lambda count: nan_if(invalid, count.astype(jnp.float32))  # noqa: E731
+        reward = burned_fraction(state.burned_count - burned_count, fires, self.shape) + nan_if(invalid, 0.0)
         state = state.replace(treated=treated, placed=placed, burned_count=burned_count, time=state.time + 1)
-        cells = burned_count / jnp.float32(fires)
+        cells = counts(burned_count) / jnp.float32(fires)
         info = {"burned_cells": cells, "burned_hectares": cells * landscape.cell_size_m ** 2 / 1e4,
-                "burned_fraction": state.burned_fraction,
-                "reduction": burned_fraction(state.initial_burned_count - burned_count, fires, self.shape)}
+                "burned_fraction": burned_fraction(counts(burned_count), fires, self.shape),
+                "reduction": burned_fraction(counts(state.initial_burned_count - burned_count), fires, self.shape)}
         return self.get_obs(state, params), state, reward, self.is_terminated(state, params), info
 
     def state_from(self, params: EnvParams, landscape_index, scenario_index, treated, placed) -> EnvState:

@@ -20,6 +20,7 @@ import numpy as np
 from jaxfire import fire
 from jaxfire.env.types import Scenarios
 from jaxfire.landscape import Landscape, pool as pools
+from jaxfire.validation import Range
 from jaxfire.weather import Weather, moisture as moisture_vector
 
 
@@ -45,17 +46,29 @@ class ScenarioDistribution:
     ignition_probability: np.ndarray | None = None
 
     def __post_init__(self):
-        low, high = self.wind_speed_kmh
-        if not (np.isfinite(low) and np.isfinite(high) and 0 <= low <= high):
+        if np.ndim(self.wind_speed_kmh) != 1 or len(self.wind_speed_kmh) != 2:
+            raise ValueError(f"wind_speed_kmh must be a (low, high) range in km/h, got {self.wind_speed_kmh!r}")
+        low, high = (Range(0.0).value(v, "wind_speed_kmh (low, high)") for v in self.wind_speed_kmh)
+        if low > high:
             raise ValueError(f"wind_speed_kmh must be a (low, high) range with 0 <= low <= high, got "
                              f"{self.wind_speed_kmh}")
-        if not np.isfinite(self.wind_from_deg):
-            raise ValueError(f"wind_from_deg must be finite, got {self.wind_from_deg}")
-        spread = self.wind_direction_spread_deg
-        if spread is not None and not (np.isfinite(spread) and spread >= 0):
-            raise ValueError(f"wind_direction_spread_deg must be >= 0 or None, got {spread}")
+        Range().value(self.wind_from_deg, "wind_from_deg")
+        if self.wind_direction_spread_deg is not None:
+            Range(0.0).value(self.wind_direction_spread_deg, "wind_direction_spread_deg (or None)")
         moisture_vector(self.moisture)  # raises on an unknown scenario or bad fractions
         Weather(foliar_moisture=self.foliar_moisture)  # raises on a bad foliar moisture
+        if self.ignition_probability is not None:
+            check_ignition_map(self.ignition_probability)
+
+
+def check_ignition_map(probability) -> None:
+    """Raise ``ValueError`` unless ``probability`` is a 2-D map of finite values >= 0, not all zero (its shape and
+    burnable cells are checked against the pool by :func:`scenario_bank`)."""
+    if np.ndim(probability) != 2:
+        raise ValueError(f"ignition_probability must be a float[H, W] map, got shape {np.shape(probability)}")
+    Range(0.0).check(probability, "ignition_probability")
+    if not np.any(np.asarray(probability) > 0):
+        raise ValueError("ignition_probability is zero everywhere: no cell could ever ignite")
 
 
 def draw_weather(key, distribution: ScenarioDistribution, count: int) -> Weather:

@@ -19,6 +19,7 @@ from jaxfire.fire.grid import INF, SpreadGrid, angle_from, fire_behaviour, shift
 from jaxfire.fire.ignitions import ignition_mask
 from jaxfire.fire.spread import burned_summary, solve, solve_many
 from jaxfire.landscape import Landscape
+from jaxfire.validation import nan_if, validated
 from jaxfire.weather import Weather
 
 
@@ -74,9 +75,11 @@ def dpv_from_times(grid: SpreadGrid, ignitions, times) -> jnp.ndarray:
         sizes = subtree_sizes(arrival_tree(grid, times, source), times)
         return jnp.where(source, 0, sizes)  # treating an ignition point does not stop its fire
 
-    return jax.vmap(one_fire)(jnp.asarray(ignitions, jnp.int32), times).mean(0, dtype=jnp.float32)
+    dpv = jax.vmap(one_fire)(jnp.asarray(ignitions, jnp.int32), times).mean(0, dtype=jnp.float32)
+    return nan_if(jnp.isnan(times).any(), dpv)  # NaN times come from invalid input inside jit
 
 
+@validated
 @jax.jit
 def grid_dpv(grid: SpreadGrid, ignitions, max_minutes) -> jnp.ndarray:
     """:func:`dpv_scores` on precomputed step times ``grid``: ``float32[H, W]``."""
@@ -84,6 +87,7 @@ def grid_dpv(grid: SpreadGrid, ignitions, max_minutes) -> jnp.ndarray:
     return dpv_from_times(grid, ignitions, solve_many(grid, ignitions, max_minutes))
 
 
+@validated
 def dpv_scores(landscape: Landscape, weather: Weather, ignitions, max_minutes=480.0, neighbours: int = 16):
     """Downstream protection value ``float32[H, W]``: mean over the fires (``ignitions`` ``int[N, 2]``) of
     each cell's subtree size in the fire's :func:`arrival_tree` (the burned cells it would have protected had
@@ -91,6 +95,7 @@ def dpv_scores(landscape: Landscape, weather: Weather, ignitions, max_minutes=48
     return grid_dpv(spread_grid(landscape, weather, neighbours), ignitions, max_minutes)
 
 
+@validated
 def planning_maps(grid: SpreadGrid, ignitions, max_minutes) -> jnp.ndarray:
     """What a planner's simulations show before any treatment, ``float32[H, W, 2]``: the burn probability of the
     fires from ``ignitions`` (``int[M, 2]``) on an untreated landscape's step times ``grid`` and their DPV divided

@@ -32,6 +32,7 @@ from flax import struct
 
 from jaxfire import crown, rothermel, stencil
 from jaxfire.landscape import Landscape
+from jaxfire.validation import validated
 from jaxfire.weather import Weather
 
 INF = jnp.inf
@@ -200,6 +201,7 @@ def fire_behaviour(landscape: Landscape, weather: Weather, crown_fire: bool = Tr
     return surface, (crown.landscape_crown_fire(landscape, weather, surface) if crown_fire else None)
 
 
+@validated
 @functools.partial(jax.jit, static_argnames=("neighbours", "crown_fire"))
 def spread_grid(landscape: Landscape, weather: Weather, neighbours: int = 16, crown_fire: bool = True) -> SpreadGrid:
     """Rothermel surface (and, when ``crown_fire``, crown) behaviour of every cell under ``weather``, turned into

@@ -12,17 +12,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-
-def concrete(x) -> np.ndarray | None:
-    """``x`` as a NumPy array, or ``None`` when it is traced (validation only checks what it can see)."""
-    try:
-        return np.asarray(x)
-    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
-        return None
+from jaxfire.validation import Range, concrete
 
 
 def ignition_mask(ignition, shape: tuple[int, int]) -> jnp.ndarray:
-    """``bool[H, W]`` from a ``(row, col)`` pair (``int[2]``) or a boolean ``[H, W]`` mask."""
+    """``bool[H, W]`` from a ``(row, col)`` pair (``int[2]``) or a boolean ``[H, W]`` mask (a pair off the grid gives
+    an empty mask: the callers validate ignitions, :mod:`jaxfire.validation`)."""
+    if ignition is None or isinstance(ignition, (str, bytes)):
+        raise TypeError(f"ignition must be a (row, col) pair or a bool{list(shape)} mask, got {ignition!r}")
     ignition = jnp.asarray(ignition)
     if ignition.shape == tuple(shape):
         return ignition.astype(bool)
@@ -47,8 +44,7 @@ def sample_ignitions(key: jax.Array, burnable, count: int, ignition_probability=
       ValueError: (on what is concrete) ``count < 1``, no burnable cell, or a map of the wrong shape, with
         negative or non-finite values, or zero on every burnable cell.
     """
-    if count < 1:
-        raise ValueError(f"the number of ignitions must be >= 1, got {count}")
+    Range(1, integer=True).value(count, "count (the number of ignitions)")
     mask, p = concrete(burnable), concrete(ignition_probability)
     if mask is not None and not mask.any():
         raise ValueError("the landscape has no burnable cells to ignite")

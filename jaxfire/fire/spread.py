@@ -8,6 +8,9 @@ Arrival times solve ``T[c] = min(T[c], T[n] + tau(n -> c))`` from ``T = 0`` on t
 times of :func:`jaxfire.fire.grid.spread_grid`: the exact fixed point, equal to Dijkstra's answer on the same
 graph.  The ignited cell burns as a whole cell from t = 0; an ignition on a non-burnable cell ignites the fuel next
 to it but never counts as burned.  :func:`solve_many` is the one batched solve every part of jaxfire uses.
+
+Bad input (:mod:`jaxfire.validation`): a visible bad weather, cap or ignition raises ``ValueError`` naming it; a
+traced one (inside ``jit``) makes the arrival times and everything computed from them NaN.
 """
 from __future__ import annotations
 
@@ -20,9 +23,11 @@ from jaxfire.fire import jacobi
 from jaxfire.fire.grid import INF, SpreadGrid, spread_grid
 from jaxfire.fire.ignitions import ignition_mask
 from jaxfire.landscape import Landscape
+from jaxfire.validation import validated
 from jaxfire.weather import Weather
 
 
+@validated
 def solve(grid: SpreadGrid, ignition, max_minutes, max_sweeps: int | None = None,
           slots: int | None = 32) -> jnp.ndarray:
     """Arrival times ``float32[H, W]`` (minutes; ``inf`` beyond ``max_minutes``) on a precomputed grid.
@@ -45,17 +50,21 @@ def solve(grid: SpreadGrid, ignition, max_minutes, max_sweeps: int | None = None
     return jnp.where(grid.burnable, times, INF)
 
 
+@validated
 def solve_many(grid: SpreadGrid, ignitions, max_minutes) -> jnp.ndarray:
     """Arrival times ``float32[N, H, W]`` of one fire per ignition cell (``int[N, 2]``) on one grid, one batch."""
     return jax.vmap(solve, in_axes=(None, 0, None))(grid, ignitions, max_minutes)
 
 
 def burned_summary(times) -> tuple[jnp.ndarray, jnp.ndarray]:
-    """Burn probability ``float32[H, W]`` and total burned cells ``int32[]`` of arrival times ``[N, H, W]``."""
-    burned = jnp.isfinite(times)
-    return burned.mean(0, dtype=jnp.float32), burned.sum(dtype=jnp.int32)
+    """Burn probability ``float32[H, W]`` and total burned cells ``int32[]`` of arrival times ``[N, H, W]``: NaN and
+    -1 when any time is NaN (an invalid input inside ``jit``, :mod:`jaxfire.validation`)."""
+    burned, invalid = jnp.isfinite(times), jnp.isnan(times).any()
+    return (jnp.where(invalid, jnp.nan, burned.mean(0, dtype=jnp.float32)),
+            jnp.where(invalid, -1, burned.sum(dtype=jnp.int32)))
 
 
+@validated
 @functools.partial(jax.jit, static_argnames=("neighbours", "crown_fire"))
 def arrival_times(landscape: Landscape, weather: Weather, ignition, max_minutes, neighbours: int = 16,
                   crown_fire: bool = True):
@@ -72,6 +81,7 @@ def arrival_times(landscape: Landscape, weather: Weather, ignition, max_minutes,
     return solve(spread_grid(landscape, weather, neighbours, crown_fire), ignition, max_minutes)
 
 
+@validated
 @functools.partial(jax.jit, static_argnames=("neighbours", "crown_fire"))
 def burn_probability(landscape: Landscape, weather: Weather, ignitions, max_minutes, neighbours: int = 16,
                      crown_fire: bool = True):
@@ -82,12 +92,14 @@ def burn_probability(landscape: Landscape, weather: Weather, ignitions, max_minu
     return grid_burn_probability(spread_grid(landscape, weather, neighbours, crown_fire), ignitions, max_minutes)
 
 
+@validated
 @jax.jit
 def grid_burn_probability(grid: SpreadGrid, ignitions, max_minutes) -> jnp.ndarray:
     """:func:`burn_probability` on precomputed step times ``grid``: ``float32[H, W]``."""
     return burned_summary(solve_many(grid, ignitions, max_minutes))[0]
 
 
+@validated
 @functools.partial(jax.jit, static_argnames=("neighbours", "crown_fire"))
 def expected_burned_fraction(landscape: Landscape, weather: Weather, ignitions, max_minutes, neighbours: int = 16,
                              crown_fire: bool = True):

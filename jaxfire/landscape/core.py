@@ -12,6 +12,7 @@ import numpy as np
 from flax import struct
 
 from jaxfire import fuels
+from jaxfire.validation import Range, is_traced
 
 
 @struct.dataclass
@@ -89,18 +90,26 @@ def from_arrays(fuel_model, slope_deg, aspect_deg, canopy_cover=None, canopy_hei
       canopy_base_height: ``[H, W]`` canopy base height, m (default 0).
       canopy_bulk_density: ``[H, W]`` kg/m^3 (default 0).
       elevation: ``[H, W]`` metres (default 0; the spread models use slope and aspect).
-      cell_size_m: cell side in metres.
+      cell_size_m: cell side in metres, a finite number > 0.
 
     Raises:
       ValueError: naming the layer and the problem (shape, dtype, NaN, range, unknown fuel code).
+      TypeError: a traced layer (``from_arrays`` inside ``jit``) or a cell size that is not a number.
     """
+    traced = [name for name, layer in dict(fuel_model=fuel_model, slope_deg=slope_deg, aspect_deg=aspect_deg,
+                                           canopy_cover=canopy_cover, canopy_height=canopy_height,
+                                           canopy_base_height=canopy_base_height,
+                                           canopy_bulk_density=canopy_bulk_density, elevation=elevation).items()
+              if is_traced(layer)]
+    if traced:
+        raise TypeError(f"from_arrays validates concrete rasters and cannot run inside jax.jit/vmap: {traced[0]} is "
+                        "traced (build the Landscape outside jit, then pass it in)")
+    cell_size_m = Range(0.0, low_open=True).value(cell_size_m, "cell_size_m (metres)")
     fuel = np.asarray(fuel_model)
     if fuel.ndim != 2 or min(fuel.shape) < 1:
         raise ValueError(f"fuel_model must be a 2-D [H, W] array, got shape {fuel.shape}")
     fuel = fuels.validate_codes(fuel)
     shape = fuel.shape
-    if not (np.isfinite(cell_size_m) and cell_size_m > 0):
-        raise ValueError(f"cell_size_m must be a positive number of metres, got {cell_size_m}")
     cover = _layer("canopy_cover", canopy_cover, shape, 0.0, None)
     if cover.max(initial=0) > 1.0:
         raise ValueError(f"canopy_cover must be a fraction in [0, 1], got max {cover.max():g} "

@@ -7,9 +7,10 @@ non-burnable; :meth:`~jaxfire.landscape.Landscape.with_fuel_breaks` applies it).
 instead the order in which it picks cells, ``int32[H, W]`` ranks (0 = first; the plan is ``rank < budget_cells``),
 as demonstrations replay a plan.  ``budget_cells`` is validated when concrete (``ValueError`` when negative, above
 the number of burnable cells, or when no cell is burnable); a traced budget also works (cells are picked by
-``rank < budget_cells``).  Without ``ignitions`` (``int[N, 2]``) the planning fires start at ``num_ignitions``
-cells drawn with ``key`` (:func:`jaxfire.fire.sample_ignitions`).  Ties between equal scores are broken by a
-uniform draw from ``key``, so each planner is deterministic for a key.
+``rank < budget_cells``).  Every planner is :func:`jaxfire.validation.validated`: a visible bad weather, cap or
+ignition raises ``ValueError`` naming it.  Without ``ignitions`` (``int[N, 2]``) the planning fires start at
+``num_ignitions`` cells drawn with ``key`` (:func:`jaxfire.fire.sample_ignitions`).  Ties between equal scores are
+broken by a uniform draw from ``key``, so each planner is deterministic for a key.
 
 Conventions: arrays ``[row, col]``, row 0 = north; flat cell indices ``row * W + col``; times in minutes.
 """
@@ -17,22 +18,23 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from jaxfire.fire import sample_ignitions
-from jaxfire.fire.ignitions import concrete
 from jaxfire.landscape import Landscape
+from jaxfire.validation import concrete
 
 
 def check_budget(landscape: Landscape, budget_cells) -> None:
-    """Raise ``ValueError`` unless ``0 <= budget_cells <= burnable cells`` (checks what is concrete)."""
+    """Raise ``ValueError`` unless ``budget_cells`` is one integer with ``0 <= budget_cells <= burnable cells`` (the
+    kind and shape are checked even when traced, the value when concrete)."""
+    if (budget_cells is None or isinstance(budget_cells, (bool, str, bytes))
+            or not jnp.issubdtype(jnp.result_type(budget_cells), jnp.integer) or jnp.ndim(budget_cells)):
+        raise ValueError(f"budget_cells must be one whole number of cells (an integer), got {budget_cells!r}")
     burnable, budget = concrete(landscape.burnable), concrete(budget_cells)
     if burnable is not None and not burnable.any():
         raise ValueError("the landscape has no burnable cells to treat")
     if budget is None:
         return
-    if budget.ndim or budget != np.round(budget):
-        raise ValueError(f"budget_cells must be a whole number of cells, got {budget_cells}")
     if budget < 0:
         raise ValueError(f"budget_cells must be >= 0, got {int(budget)}")
     if burnable is not None and budget > burnable.sum():

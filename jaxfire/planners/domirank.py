@@ -16,6 +16,7 @@ from jaxfire import fire
 from jaxfire.fire import SpreadGrid, shift
 from jaxfire.landscape import Landscape
 from jaxfire.planners.base import check_budget, pick
+from jaxfire.validation import validated
 from jaxfire.weather import Weather
 
 
@@ -135,6 +136,7 @@ def _domirank(key, grid: SpreadGrid, sigma, dense_max_cells: int, power_iteratio
     return jnp.where(degree > 0, sigma * x, 0.0), sigma
 
 
+@validated
 def domirank(key, landscape: Landscape, weather: Weather, budget_cells, *, ignitions=None, num_ignitions=64,
              ignition_probability=None, max_minutes=480.0, neighbours=16, ranked=False, sigma=None,
              dense_max_cells: int = 4096) -> jnp.ndarray:

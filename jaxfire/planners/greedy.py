@@ -17,6 +17,7 @@ from jaxfire import fire
 from jaxfire.fire import INF, SpreadGrid
 from jaxfire.landscape import Landscape
 from jaxfire.planners.base import order, planning_fires
+from jaxfire.validation import Range, validated
 from jaxfire.weather import Weather
 
 
@@ -45,6 +46,7 @@ def greedy_search(grid: SpreadGrid, burnable, ignitions, budget_cells, tie_key, 
     return lax.fori_loop(0, budget_cells, add_one, jnp.full((H, W), H * W, jnp.int32))
 
 
+@validated
 def greedy(key, landscape: Landscape, weather: Weather, budget_cells, *, ignitions=None, num_ignitions=64,
            ignition_probability=None, max_minutes=480.0, neighbours=16, ranked=False,
            candidates: int = 32) -> jnp.ndarray:
@@ -55,6 +57,7 @@ def greedy(key, landscape: Landscape, weather: Weather, budget_cells, *, ignitio
     fires with each one added (all candidates in one ``vmap``ped batch of ``candidates x N`` fires) and keeps the
     best (ties: higher DPV).  Recomputing DPV every round costs ``1 / candidates`` of the evaluation.
     """
+    Range(1, integer=True).value(candidates, "candidates")
     ignitions, tie_key = planning_fires(key, landscape, budget_cells, ignitions, num_ignitions, ignition_probability)
     grid = fire.spread_grid(landscape, weather, neighbours)
     rank = greedy_search(grid, landscape.burnable, ignitions, budget_cells, tie_key, max_minutes, candidates)

@@ -12,9 +12,11 @@ import jax.numpy as jnp
 from jaxfire.landscape import Landscape
 from jaxfire.planners import scoring
 from jaxfire.planners.base import check_budget, pick, planning_fires
+from jaxfire.validation import validated
 from jaxfire.weather import Weather
 
 
+@validated
 def random(key, landscape: Landscape, weather: Weather, budget_cells, *, ignitions=None, num_ignitions=64,
            ignition_probability=None, max_minutes=480.0, neighbours=16, ranked=False) -> jnp.ndarray:
     """``budget_cells`` burnable cells uniformly at random (weather and ignition arguments unused)."""
@@ -22,6 +24,7 @@ def random(key, landscape: Landscape, weather: Weather, budget_cells, *, ignitio
     return pick(jnp.zeros(landscape.shape), landscape.burnable, budget_cells, key, ranked)
 
 
+@validated
 def burn_probability(key, landscape: Landscape, weather: Weather, budget_cells, *, ignitions=None,
                      num_ignitions=64, ignition_probability=None, max_minutes=480.0, neighbours=16,
                      ranked=False) -> jnp.ndarray:
@@ -32,6 +35,7 @@ def burn_probability(key, landscape: Landscape, weather: Weather, budget_cells, 
     return pick(score, landscape.burnable, budget_cells, tie_key, ranked)
 
 
+@validated
 def dpv(key, landscape: Landscape, weather: Weather, budget_cells, *, ignitions=None, num_ignitions=64,
         ignition_probability=None, max_minutes=480.0, neighbours=16, ranked=False) -> jnp.ndarray:
     """The cells of highest downstream protection value (:func:`jaxfire.fire.dpv_scores`; ``weather`` may be a
