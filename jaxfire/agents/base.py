@@ -89,10 +89,14 @@ class Learner:
         self.batch_sharding = batch_sharding
         self.decay_updates = max(1, int(config.epsilon_fraction * config.total_updates))
 
-    # Sizes of an update (for throughput records and device checks).
+    # Sizes of an update (throughput records): env steps, and gradient steps when the update learns.
     env_steps_per_update: int
-    gradient_steps_per_update: int   # in an update that learns
-    batch_size: int                  # samples per gradient step (split over the devices)
+    gradient_steps_per_update: int
+
+    @property
+    def batch_size(self) -> int:
+        """Samples per gradient step (split over the devices)."""
+        return self.config.batch_size
 
     def reset(self, key):
         """``(obs, env_state)`` of ``E`` fresh episodes."""

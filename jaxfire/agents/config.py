@@ -182,6 +182,11 @@ class PQNConfig(AgentConfig):
         """Transitions per rollout (env steps per update)."""
         return self.rollout_steps * self.num_envs
 
+    @property
+    def batch_size(self) -> int:
+        """Transitions per gradient step (a minibatch: the rollout split ``minibatches`` ways)."""
+        return self.rollout_size // self.minibatches
+
     def checks(self) -> list[tuple[bool, str]]:
         return super().checks() + [
             (self.rollout_steps >= 1 and self.epochs >= 1 and self.minibatches >= 1,

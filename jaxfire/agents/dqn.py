@@ -76,10 +76,6 @@ class DQN(base.Learner):
     def gradient_steps_per_update(self) -> int:
         return self.config.gradient_steps
 
-    @property
-    def batch_size(self) -> int:
-        return self.config.batch_size
-
     def init(self, key) -> RunnerState:
         """A fresh runner: network, environments reset, empty replay (prefilled and pre-trained with
         demonstrations when ``demo_steps``)."""

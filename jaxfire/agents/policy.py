@@ -15,8 +15,8 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxfire import fire
-from jaxfire.agents.config import DQNConfig
-from jaxfire.agents.networks import QNetwork, masked_argmax
+from jaxfire.agents.config import AgentConfig, DQNConfig
+from jaxfire.agents.networks import QNetwork, make_network, masked_argmax
 from jaxfire.env import observation, place_cells
 from jaxfire.planners import check_budget
 
@@ -31,7 +31,7 @@ class PlacementPolicy:
 
     params: Any
     network: QNetwork = struct.field(pytree_node=False)
-    config: DQNConfig = struct.field(pytree_node=False, default=DQNConfig())
+    config: AgentConfig = struct.field(pytree_node=False, default=DQNConfig())
 
     def __call__(self, key, landscape, weather, budget_cells, **unused) -> jnp.ndarray:
         """Greedy masked placement of exactly ``budget_cells`` cells (``bool[H, W]``) on any landscape and grid size.
@@ -65,7 +65,8 @@ def greedy_placement(params, network, key, landscape, weather, budget_cells, nei
 
 
 def load_policy(run_dir) -> PlacementPolicy:
-    """The greedy policy of a run's latest checkpoint (:func:`jaxfire.training.train` writes run folders).
+    """The greedy policy of a run's latest checkpoint, of either algorithm (:func:`jaxfire.training.train` writes
+    run folders; ``config.json`` names the algorithm, and with it the network).
 
     Reads ``config.json`` and only the checkpoint's ``params`` item (:func:`jaxfire.checkpoint.restore_params`), so
     no environment or scenario bank is rebuilt; the policy works on any grid size.
@@ -73,5 +74,4 @@ def load_policy(run_dir) -> PlacementPolicy:
     from jaxfire import checkpoint
 
     config = checkpoint.load_config(run_dir)
-    network = QNetwork(config.features, config.dilations, config.dueling)
-    return PlacementPolicy(checkpoint.restore_params(run_dir), network, config)
+    return PlacementPolicy(checkpoint.restore_params(run_dir), make_network(config), config)
