@@ -10,7 +10,8 @@ A thin command line over :func:`jaxfire.training.train`, which owns the run fold
 ``--algo dqn|pqn`` picks the algorithm (default ``dqn``; a resumed run keeps its own).  Every field of
 :class:`~jaxfire.agents.config.DQNConfig` and :class:`~jaxfire.agents.config.PQNConfig` and every
 :class:`~jaxfire.training.RunSettings` setting is a flag (``--help``); a flag of the other algorithm's fields is an
-error.  ``--preset NAME`` is that algorithm's preset; flags given explicitly override it.  A run folder is never replaced without ``--overwrite``
+error.  ``--preset NAME`` is that algorithm's preset (config fields, and for PQN also chunk, checkpoint and
+evaluation cadence, since a PQN update is a whole rollout); flags given explicitly override it.  A run folder is never replaced without ``--overwrite``
 (the old one is deleted only once the new run has started), and ``--resume`` continues a run with its saved config
 and settings (flags given with it must match them; only ``--total-updates`` may grow, and then epsilon decays over
 the new total).
@@ -51,19 +52,21 @@ DQN_PRESETS = {
                  demo_baseline="dpv", demo_steps=256, pretrain_steps=2000),
 }
 PQN_PRESETS = {
-    # CPU: 32x32 landscapes; 128 environments x 8 steps per update (1,024 env steps), 8 minibatches of 128, one
-    # epoch; DPV demonstrations (one 48-step rollout of every environment) and 6 pre-training epochs.
+    # CPU: 32x32 landscapes; 64 environments x 8 steps per update (512 env steps), 4 minibatches of 128, one epoch,
+    # 120 updates = 61,440 env steps; DPV demonstrations (a 48-step rollout of every environment, ~one episode) and
+    # 5 pre-training epochs.  Chunks of 10 updates (an update is a whole rollout).  Not yet tuned (see README).
     "quick": dict(landscape_side=32, num_landscapes=32, ignitions_per_evaluation=8, scenarios_per_landscape=4,
-                  num_envs=128, rollout_steps=8, minibatches=8, epochs=1, total_updates=150,
-                  features=(16, 16, 16, 16), learning_rate=1e-3, epsilon_start=0.5, demo_baseline="dpv",
-                  demo_steps=48, pretrain_steps=48),
+                  num_envs=64, rollout_steps=8, minibatches=4, epochs=1, total_updates=120,
+                  features=(16, 16, 16, 16), learning_rate=5e-4, epsilon_start=0.5, demo_baseline="dpv",
+                  demo_steps=48, pretrain_steps=20, chunk=10, checkpoint_every=40, eval_every=40),
     # GPU: 50x50 landscapes, 1,024 environments x 16 steps per update (16,384 env steps), 16 minibatches of 1,024,
     # 2 epochs; a 32-step DPV demonstration rollout (its observations take ~4.6 GB) and 20 pre-training epochs.
     "full": dict(landscape_side=50, num_landscapes=128, ignitions_per_evaluation=32, scenarios_per_landscape=16,
                  num_envs=1024, rollout_steps=16, minibatches=16, epochs=2, total_updates=1000, epsilon_start=0.5,
-                 demo_baseline="dpv", demo_steps=32, pretrain_steps=320),
+                 demo_baseline="dpv", demo_steps=32, pretrain_steps=320, chunk=20, checkpoint_every=100,
+                 eval_every=100),
 }
-PRESETS = {"dqn": DQN_PRESETS, "pqn": PQN_PRESETS}  # algorithm -> preset name -> config fields
+PRESETS = {"dqn": DQN_PRESETS, "pqn": PQN_PRESETS}  # algorithm -> preset name -> config fields (and settings)
 ALGORITHM_FIELDS = {name: {f.name for f in dataclasses.fields(cls)} for name, cls in CONFIGS.items()}
 EVAL_PLOTS = 3
 METHODS = ("none", "agent", "random", "burn_probability", "dpv")
@@ -182,9 +185,11 @@ def _prepare(parser, args) -> tuple[Path, AgentConfig, training.RunSettings]:
             algorithm = saved
         if args.preset and args.preset not in PRESETS[algorithm]:
             parser.error(f"--preset {args.preset}: {algorithm} has the presets {sorted(PRESETS[algorithm])}")
-        requested = {**PRESETS[algorithm].get(args.preset, {}), **_given_config(parser, args, algorithm)}
+        preset = PRESETS[algorithm].get(args.preset, {})
+        requested = {**{k: v for k, v in preset.items() if k not in SETTINGS}, **_given_config(parser, args, algorithm)}
         if args.resume:
             return (run_dir, *_resumed(parser, args, run_dir, requested, given_settings))
+        given_settings = {**{k: v for k, v in preset.items() if k in SETTINGS}, **given_settings}
         if run_dir.exists() and not args.overwrite:
             parser.error(f"run folder {run_dir} already exists; pass --overwrite to replace it "
                          f"(or --resume to continue it)")

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from experiments import train_dqn
-from jaxfire import checkpoint, landscape
-from jaxfire.agents import algorithms, load_policy, losses, pqn
+from jaxfire import baselines, checkpoint, landscape
+from jaxfire.agents import algorithms, dqn, load_policy, losses, pqn
 from jaxfire.agents.config import DQNConfig, PQNConfig
-from jaxfire.agents.networks import epsilon_greedy, make_network
+from jaxfire.agents.networks import epsilon_greedy, make_network, masked_argmax
 from jaxfire.env import Channel
 from jaxfire.weather import Weather
 from probes import first_state_q, optimal_first_q, probe
@@ -106,6 +106,44 @@ def test_make_train_vmaps_over_seeds():
     metrics = {name: np.asarray(value) for name, value in out["metrics"].items()}
     assert metrics["loss"].shape == (2, config.total_updates) and np.isfinite(metrics["loss"]).all()
     assert (metrics["episodes"] > 0).all() and (metrics["epsilon"][:, 0] == config.epsilon_start).all()
+
+
+def test_demonstrations_replay_the_planners_plan_and_pretraining_imitates_it():
+    config = PQNConfig(**{**TINY, "num_envs": 2, "minibatches": 2, "planning_ignitions": 16}, demo_baseline="dpv",
+                       demo_steps=10, pretrain_steps=2 * 150, learning_rate=1e-3)
+    learner = pqn.PQN(config)
+    plain = pqn.PQN(dataclasses.replace(config, demo_baseline="", demo_steps=0, pretrain_steps=0), learner.env,
+                    learner.env_params, learner.test_params)
+    state = jax.jit(plain.init)(jax.random.key(0))
+    _, rollout = jax.jit(learner.demonstrate)(jax.random.key(1), state.envs)
+    assert rollout.action.shape == (10, 2) and bool(rollout.demo.all())
+    # Environment 0's first episode placed the DPV plan of its landscape, weather and planning fires, best first.
+    index, scenario = int(state.envs.env_state.landscape_index[0]), int(state.envs.env_state.scenario_index[0])
+    budget = int(learner.env_params.budget_cells[index])
+    done = np.asarray(rollout.done[:, 0])
+    assert done[budget - 1] and not done[:budget - 1].any()
+    land = landscape.take(learner.env_params.pool, index)
+    weather = jax.tree.map(lambda x: x[index, scenario], learner.env_params.scenarios.weather)
+    fires = learner.env_params.scenarios.planning_ignitions[index, scenario]
+    scores = np.asarray(baselines.dpv_scores(land, weather, fires, config.max_minutes)).ravel()
+    acted = np.asarray(rollout.action[:budget, 0])
+    top = np.sort(np.where(np.asarray(land.burnable).ravel(), scores, -1))[::-1][:budget]
+    assert len(set(acted.tolist())) == budget and np.asarray(rollout.mask[:budget, 0]).reshape(budget, -1)[
+        np.arange(budget), acted].all()
+    np.testing.assert_array_equal(scores[acted], top)
+    # Pre-training (TD on the lambda-returns + imitation) on those demonstrations: the greedy policy on that
+    # scenario's observations now mostly places the demonstrator's cells (random placement: ~5 %).
+    params = jax.jit(learner.pretrain)(state, jax.random.key(1)).params
+    observe = jax.jit(lambda treated, placed: dqn.observe(learner.env, learner.env_params, dict(
+        landscape_index=jnp.array([index]), scenario_index=jnp.array([scenario]), treated=treated.reshape(1, -1),
+        placed=placed[None])))
+    q_map = jax.jit(learner.network.apply)
+    treated = np.zeros(land.shape, bool)
+    for placed in range(budget):
+        obs, mask = observe(jnp.asarray(treated), jnp.int32(placed))
+        treated.ravel()[int(masked_argmax(q_map(params, obs)[0], mask[0]))] = True
+    agree = treated.ravel()[acted].sum()
+    assert agree >= budget / 2, f"{agree} of {budget} cells agree with DPV"
 
 
 @pytest.mark.parametrize("budget_cells, lam, updates", [(1, 0.65, 300), (2, 0.0, 1000)])
@@ -201,3 +239,30 @@ def test_config_files_name_their_algorithm_and_old_dqn_files_still_load(tmp_path
     (tmp_path / "config.json").write_text(json.dumps(old))   # written before PQN (and the norm field) existed
     assert checkpoint.load_config(tmp_path) == DQNConfig(batch_size=7) and checkpoint.algorithm(tmp_path) == "dqn"
     assert checkpoint.load_settings(tmp_path) == {"chunk": 5}
+
+
+def test_throughput_suite_reports_both_algorithms(tmp_path, capsys):
+    """The train section's rows (as :func:`experiments.bench.measure.training` writes them) reach the flat measurement
+    list and the markdown table; an unknown algorithm is a usage error."""
+    from experiments import throughput
+    from experiments.bench import report
+
+    common = dict(grid=32, features=[16, 16], devices=1, first_call_s=9.0, median_s=2.0, cpu_busy=0.9,
+                  system_busy=0.95, ignitions=8)
+    results = {"train": dict(common, algorithm="dqn", num_envs=8, batch_size=32, chunk_updates=10,
+                             env_steps_per_update=8, updates_per_s=5.0, steps_per_s=40.0, gradient_steps_per_s=5.0),
+               "train_pqn": dict(common, algorithm="pqn", num_envs=128, batch_size=128, chunk_updates=2,
+                                 env_steps_per_update=1024, updates_per_s=1.0, steps_per_s=1024.0,
+                                 gradient_steps_per_s=8.0)}
+    measured = report.measurements(results)
+    names = {m["name"]: m["value"] for m in measured}
+    assert len(names) == len(measured)    # --compare matches measurements by name
+    assert names["pqn training 32x32 x128 envs, 1 device(s)"] == 1024.0
+    assert names["pqn training gradient steps 32x32 x128 envs, 1 device(s)"] == 8.0
+    assert names["dqn training gradient steps 32x32 x8 envs, 1 device(s)"] == 5.0
+    assert names["training 32x32 x8 envs, 1 device(s)"] == 40.0         # DQN env steps/s under its former name
+    table = report._train([results["train"], results["train_pqn"]])
+    assert any(line.startswith("| pqn | 32x32 | 128 | 1024 | 128 |") for line in "\n".join(table).splitlines())
+    with pytest.raises(SystemExit):
+        throughput.main(["--quick", "--sections", "train", "--train-algos", "dqn,sac", "--out", str(tmp_path / "t")])
+    assert "unknown --train-algos ['sac']" in capsys.readouterr().err and not (tmp_path / "t").exists()

@@ -64,8 +64,8 @@ def measurements(results: dict) -> list[dict]:
         add("training CPU busy fraction", "fraction", t["cpu_busy"])
     for t in (results[name] for name in ("train", "train_pqn") if results.get(name)):
         algorithm = t.get("algorithm", "dqn")
-        add(f"{algorithm} training {t['grid']}x{t['grid']} x{t['num_envs']} envs, {t['devices']} device(s)",
-            "gradient steps/s", t.get("gradient_steps_per_s"))
+        add(f"{algorithm} training gradient steps {t['grid']}x{t['grid']} x{t['num_envs']} envs, {t['devices']} "
+            "device(s)", "gradient steps/s", t.get("gradient_steps_per_s"))
     if results.get("train_pqn"):
         t = results["train_pqn"]
         add(f"pqn training {t['grid']}x{t['grid']} x{t['num_envs']} envs, {t['devices']} device(s)", "env steps/s",

@@ -177,17 +177,24 @@ class PQN(base.Learner):
                    "q_value": rollout.value.mean(), **episodes}
         return RunnerState(train, envs, key, state.update + 1), metrics
 
-    def pretrain(self, state: RunnerState, key) -> RunnerState:
-        """Demonstrations and pre-training (module docstring), then fresh episodes to start training on."""
-        plan_key, steps_key, learn_key, reset_key = jax.random.split(key, 4)
+    def demonstrate(self, key, envs: EnvBatch) -> tuple[EnvBatch, Rollout]:
+        """``demo_steps`` steps of every environment placing its demonstrator's plan, in the planner's order
+        (:func:`jaxfire.agents.demonstrations.run`): ``(envs, Rollout)``, every step flagged ``demo``, ``value`` 0
+        (unrated)."""
+        plan_key, steps_key = jax.random.split(key)
         no_value = jnp.zeros(self.config.num_envs, jnp.float32)
 
         def demonstrated(key, env_state, envs, action):
             envs, (step, _, _) = self.transition(key, envs, action, self.masks(env_state), no_value, True)
             return envs.env_state, envs, step.done, step
 
-        _, envs, rollout = demonstrations.run(self, state.envs.env_state, state.envs, plan_key, steps_key,
-                                              demonstrated)
+        _, envs, rollout = demonstrations.run(self, envs.env_state, envs, plan_key, steps_key, demonstrated)
+        return envs, rollout
+
+    def pretrain(self, state: RunnerState, key) -> RunnerState:
+        """Demonstrations and pre-training (module docstring), then fresh episodes to start training on."""
+        demo_key, learn_key, reset_key = jax.random.split(key, 3)
+        envs, rollout = self.demonstrate(demo_key, state.envs)
 
         def epoch(train, key):
             values = jax.lax.map(lambda step: masked_max(self.network.apply(train.params, step[0]), step[1]),
