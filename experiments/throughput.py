@@ -11,7 +11,9 @@ Sections (``--sections``; the code is in :mod:`experiments.bench`):
    (median time ~ cells^exponent, fitted per batch over the grids); combinations estimated to take longer than
    ``--max-seconds`` are skipped with a note.
 2. ``env``: ``jit(vmap(env.step))`` of :class:`jaxfire.env.FuelBreakEnv` on ``--num-envs`` environments.
-3. ``train``: env steps/s inside the jitted DQN loop (a ``lax.scan`` chunk of ``--train-chunk`` updates).
+3. ``train``: env steps/s and gradient steps/s inside the jitted training loop of each of ``--train-algos`` (DQN: a
+   ``lax.scan`` chunk of ``--train-chunk`` updates; PQN: ``--pqn-chunk`` updates of ``--pqn-envs`` x
+   ``--pqn-rollout-steps`` env steps and ``--pqn-epochs`` x ``--pqn-minibatches`` gradient steps each).
 4. ``scaling``: the sharded burn probability and training chunk in one subprocess per device count
    (``--scaling``; ``--cpu-devices k`` on a CPU), speed-up vs 1 device.
 5. ``baseline``: the seed-style NumPy baseline (one fire at a time: serial, thread pool, process pool) against one
@@ -39,13 +41,14 @@ from experiments.bench import compare, measure, report, scaling
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ("grid", "env", "train", "scaling", "baseline")
 FULL = dict(grids="32,64,128,256,512", batches="64,256,1024", repeats=3, num_envs=64, env_grid=50,
-            train_grid=24, train_envs=16, train_chunk=10, scaling_grid=64, scaling_fires=256, baseline_grids="50,100",
+            train_grid=24, train_envs=16, train_chunk=10, pqn_envs=128, pqn_chunk=3, scaling_grid=64, scaling_fires=256, baseline_grids="50,100",
             baseline_fires=32)
 QUICK = dict(grids="32,64", batches="64,256", repeats=2, num_envs=16, env_grid=32, train_grid=16, train_envs=8,
-             train_chunk=6, scaling_grid=32, scaling_fires=64, baseline_grids="50", baseline_fires=8)
+             train_chunk=6, pqn_envs=16, pqn_chunk=2, scaling_grid=32, scaling_fires=64, baseline_grids="50", baseline_fires=8)
 # Smallest accepted value of each size (a list: of each of its entries).
 MINIMUM = dict(repeats=1, grids=4, batches=1, num_envs=1, env_grid=4, env_landscapes=1, env_scenarios=1,
-               env_ignitions=1, train_chunk=1, scaling=1, scaling_grid=4, scaling_fires=1, baseline_grids=4,
+               env_ignitions=1, train_chunk=1, pqn_envs=1, pqn_chunk=1,
+               pqn_rollout_steps=1, pqn_minibatches=1, pqn_epochs=1, scaling=1, scaling_grid=4, scaling_fires=1, baseline_grids=4,
                baseline_fires=1)
 
 
@@ -62,7 +65,9 @@ def _add_env_and_training_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--env-scenarios", type=int, default=4, help="scenarios per landscape (default %(default)s)")
     g.add_argument("--env-ignitions", type=int, default=32, help="fires burned per step (default %(default)s)")
 
-    g = p.add_argument_group("training (small DQN config)")
+    g = p.add_argument_group("training (small DQN and PQN configs)")
+    g.add_argument("--train-algos", type=common.words, default=["dqn", "pqn"],
+                   help="algorithms measured, comma-separated (default dqn,pqn)")
     g.add_argument("--train-grid", type=int, default=None, help=f"landscape side ({_preset('train_grid')})")
     g.add_argument("--train-envs", type=int, default=None,
                    help=f"environments; divisible by every --scaling count ({_preset('train_envs')})")
@@ -74,6 +79,11 @@ def _add_env_and_training_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--train-landscapes", type=int, default=4,
                    help="landscapes in the pool, half of them held out (default %(default)s)")
     g.add_argument("--train-ignitions", type=int, default=8, help="fires per evaluation (default %(default)s)")
+    g.add_argument("--pqn-envs", type=int, default=None, help=f"PQN environments ({_preset('pqn_envs')})")
+    g.add_argument("--pqn-chunk", type=int, default=None, help=f"PQN updates per timed chunk ({_preset('pqn_chunk')})")
+    g.add_argument("--pqn-rollout-steps", type=int, default=8, help="PQN steps per rollout (default %(default)s)")
+    g.add_argument("--pqn-minibatches", type=int, default=8, help="PQN minibatches per epoch (default %(default)s)")
+    g.add_argument("--pqn-epochs", type=int, default=1, help="PQN epochs per rollout (default %(default)s)")
 
 
 def _add_scaling_and_baseline_args(p: argparse.ArgumentParser) -> None:
@@ -139,8 +149,13 @@ def resolve(args: argparse.Namespace) -> argparse.Namespace:
         for entry in value if isinstance(value, list) else [value]:
             if entry is not None and entry < minimum:  # None: --scaling's default, chosen once devices are known
                 raise ValueError(f"--{name.replace('_', '-')} must be >= {minimum}, got {entry}")
+    unknown = set(args.train_algos) - {"dqn", "pqn"}
+    if unknown:
+        raise ValueError(f"unknown --train-algos {sorted(unknown)}; choose from dqn, pqn")
     if {"train", "scaling"} & set(args.sections):
         measure.train_config(args).validate()
+    if "train" in args.sections and "pqn" in args.train_algos:
+        measure.train_config(args, "pqn").validate()
     common.validate_parallel_args(args)
     return args
 
@@ -157,8 +172,11 @@ def run_sections(args: argparse.Namespace, parallel_info: dict) -> dict:
         results["spread_cost_exponents"] = report.cost_exponents(results["spread"])
     if "env" in args.sections:
         results["env"] = measure.env_steps(args)
-    if "train" in args.sections:
-        results["train"] = measure.training(args, measure.training_mesh(args.train_envs, notes))
+    if "train" in args.sections:  # "train": the DQN row (the name earlier runs used), "train_pqn": PQN's
+        for algorithm in args.train_algos:
+            envs = args.pqn_envs if algorithm == "pqn" else args.train_envs
+            results["train" if algorithm == "dqn" else "train_pqn"] = measure.training(
+                args, measure.training_mesh(envs, notes), algorithm)
     if "scaling" in args.sections:
         if parallel_info["process_count"] > 1:
             notes.append("scaling subprocesses skipped in a multi-process run")

@@ -8,7 +8,9 @@ Layout of ``run_dir``:
   ``uint32`` key data.
 * ``checkpoints/<step>/params``: the online network parameters again (small), so :func:`restore_params` reads a
   policy without a template and without rebuilding the environment.
-* ``config.json``: ``{"dqn": <DQNConfig fields>, ...}`` plus any run settings given to :func:`save_config`.
+* ``config.json``: ``{"algorithm": "<name>", "<name>": <its config's fields>, ...}`` plus any run settings given
+  to :func:`save_config` (``name`` a key of :data:`jaxfire.agents.config.CONFIGS`: ``dqn``, ``pqn``); files
+  written before PQN existed hold ``{"dqn": ...}`` without ``"algorithm"`` and load as DQN.
 
 The last ``MAX_TO_KEEP`` checkpoints are kept.  Saves are synchronous, so a checkpoint is complete on disk (orbax
 writes it to a temporary folder and renames it) when :func:`save` returns, and restores are bit-identical.
@@ -28,7 +30,7 @@ from pathlib import Path
 import jax
 import orbax.checkpoint as ocp
 
-from jaxfire.agents.config import DQNConfig
+from jaxfire.agents.config import CONFIGS, AgentConfig, algorithm_of
 
 MAX_TO_KEEP = 3
 DAMAGED = "damaged-checkpoints"  # where damaged steps are moved, inside the run folder
@@ -207,37 +209,50 @@ def restore_params(run_dir, step: int | None = None):
                              f"{str(error).splitlines()[0][:200] if str(error) else ''})") from error
 
 
-def save_config(run_dir, config, **settings) -> None:
-    """Write ``run_dir/config.json``: the :class:`~jaxfire.agents.dqn.DQNConfig` and JSON-able run ``settings``."""
+def save_config(run_dir, config: AgentConfig, **settings) -> None:
+    """Write ``run_dir/config.json``: the algorithm's name, its config and JSON-able run ``settings``."""
     Path(run_dir).mkdir(parents=True, exist_ok=True)
-    (Path(run_dir) / "config.json").write_text(json.dumps({"dqn": dataclasses.asdict(config), **settings}, indent=2))
+    name = algorithm_of(config)
+    text = json.dumps({"algorithm": name, name: dataclasses.asdict(config), **settings}, indent=2)
+    (Path(run_dir) / "config.json").write_text(text)
 
 
-def _read_config(run_dir) -> dict:
-    """``run_dir/config.json`` as a dict; errors name the file."""
+def _read(run_dir) -> tuple[str, dict]:
+    """``(algorithm name, the rest of config.json)`` (``"dqn"`` for files from before the name was recorded); a
+    damaged file is a ``ValueError`` naming it."""
     path = Path(run_dir) / "config.json"
     try:
         saved = json.loads(path.read_text())
     except json.JSONDecodeError as error:
         raise ValueError(f"{path} is not valid JSON ({error}); the run's config is damaged") from None
-    if not isinstance(saved, dict) or not isinstance(saved.get("dqn"), dict):
-        raise ValueError(f"{path} has no \"dqn\" config object; the run's config is damaged")
-    return saved
+    if not isinstance(saved, dict):
+        raise ValueError(f"{path} does not hold a JSON object; the run's config is damaged")
+    name = saved.pop("algorithm", "dqn")
+    if name not in CONFIGS:
+        raise ValueError(f"{path}: unknown algorithm {name!r} (known: {sorted(CONFIGS)})")
+    if not isinstance(saved.get(name), dict):
+        raise ValueError(f"{path} has no \"{name}\" config object; the run's config is damaged")
+    return name, saved
+
+
+def algorithm(run_dir) -> str:
+    """The algorithm name of ``run_dir/config.json`` (``"dqn"``, ``"pqn"``)."""
+    return _read(run_dir)[0]
 
 
 def load_settings(run_dir) -> dict:
     """The run settings saved beside the config by :func:`save_config`."""
-    settings = _read_config(run_dir)
-    settings.pop("dqn")
-    return settings
+    name, saved = _read(run_dir)
+    saved.pop(name)
+    return saved
 
 
-def load_config(run_dir) -> DQNConfig:
-    """The :class:`~jaxfire.agents.config.DQNConfig` of ``run_dir/config.json`` (lists back to tuples; fields
-    written under their former names accepted); ``ValueError`` naming the file when it is damaged."""
+def load_config(run_dir) -> AgentConfig:
+    """The config of ``run_dir/config.json``, of its algorithm's class (a ``DQNConfig`` or ``PQNConfig``; lists
+    back to tuples; fields written under their former names accepted); ``ValueError`` naming the file when it is
+    damaged."""
+    name, saved = _read(run_dir)
     try:
-        return DQNConfig.from_dict(_read_config(run_dir)["dqn"])
+        return CONFIGS[name].from_dict(saved[name])
     except (TypeError, ValueError) as error:
-        if str(Path(run_dir) / "config.json") in str(error):
-            raise
         raise ValueError(f"{Path(run_dir) / 'config.json'}: {error}") from None

@@ -1,8 +1,9 @@
 """Training runs (Brax style): ``train(config, run_dir, progress_fn=..., eval_fn=...)`` owns the loop around a
 learner's pure jitted ``update``: chunks, orbax checkpoints, exact resume, evaluations, metrics.jsonl, TensorBoard.
 
-The pure core stays ``jaxfire.agents.dqn.make_train(config)(key)`` (one ``jit``, vmappable over keys); ``train``
-runs the same ``update`` in chunks of ``settings.chunk`` updates (one jitted ``lax.scan`` each, which also reduces
+Any algorithm of :data:`jaxfire.agents.algorithms.ALGORITHMS` (DQN, PQN), chosen by the config's type.  The pure core
+stays ``jaxfire.agents.algorithms.make_train(config)(key)`` (one ``jit``, vmappable over keys); ``train`` runs the
+same ``update`` in chunks of ``settings.chunk`` updates (one jitted ``lax.scan`` each, which also reduces
 the metrics to chunk means), with checkpoints, evaluations and a progress callback between them.
 
 Run folder ``run_dir`` (optional; nothing is written without it):
@@ -12,15 +13,18 @@ Run folder ``run_dir`` (optional; nothing is written without it):
   run starts from its own checkpoint 0, so fresh and resumed runs run the same compiled chunks and a resume
   reproduces an uninterrupted run bit for bit.  Chunks always end on multiples of ``chunk`` or at
   ``total_updates``.
-* ``metrics.jsonl``: one record per chunk: ``update``, ``env_steps``, ``wall_s`` (since this call started),
-  ``chunk_s`` (training time of the chunk, compilation excluded), ``steps_per_s`` (env steps/s), chunk means of the
+* ``metrics.jsonl``: one record per chunk: ``update``, ``env_steps``, ``gradient_steps`` (in the chunk), ``wall_s``
+  (since this call started), ``chunk_s`` (training time of the chunk, compilation excluded), ``steps_per_s`` (env
+  steps/s), chunk means of the
   learner's metrics (``loss`` over the updates that learned, ``None`` before learning starts; ``episode_return``
   and ``final_burned_fraction`` weighted by the ``episodes`` that ended in the chunk) and, every ``eval_every``
   updates and at the end, ``eval`` (the table of ``eval_fn``).  A run with demonstrations starts with a record of
   update 0 holding only ``eval`` (the agent after pre-training).
 * ``tensorboard/``: the same scalars, when ``tensorboardX`` or ``torch`` is installed.
 
-Units: an *update* is one step of each of ``num_envs`` environments plus its gradient step(s); times in seconds.
+Units: an *update* is the algorithm's (DQN: one step of each of ``num_envs`` environments plus its gradient step(s);
+PQN: a rollout of ``rollout_steps x num_envs`` env steps plus ``epochs x minibatches`` gradient steps); times in
+seconds.
 
 Failures: a chunk whose mean loss or final network parameters are not finite stops training with
 :class:`NonFiniteError` naming the updates (it is not checkpointed, so the run folder keeps only finite states); a
@@ -42,7 +46,8 @@ import jax
 import jax.numpy as jnp
 
 from jaxfire import checkpoint, parallel, validation
-from jaxfire.agents import dqn
+from jaxfire.agents import algorithms
+from jaxfire.agents.base import Learner, RunnerState
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,9 +85,9 @@ class TrainResult:
     """What :func:`train` returns: the final runner state, the chunk records, the learner and the last evaluation
     (``(table, details)`` of ``eval_fn``)."""
 
-    state: dqn.RunnerState
+    state: RunnerState
     records: list
-    learner: dqn.DQN
+    learner: Learner
     evaluation: tuple | None
     compile_s: float
 
@@ -241,8 +246,10 @@ class _Chunks:
         state, summary = self.compiled[length](state)
         summary = _record(local(summary))
         seconds = time.perf_counter() - tic
-        steps = length * self.learner.config.num_envs
-        return state, {"chunk_s": seconds, "steps_per_s": steps / seconds, **summary}
+        steps = length * self.learner.env_steps_per_update
+        gradient_steps = summary["learning_updates"] * self.learner.gradient_steps_per_update
+        return state, {"chunk_s": seconds, "steps_per_s": steps / seconds, "gradient_steps": gradient_steps,
+                       **summary}
 
 
 def _evaluated(record: dict, eval_fn, params) -> tuple:
@@ -260,7 +267,8 @@ def train(config, run_dir=None, *, settings: RunSettings = RunSettings(), resume
     """Train (or resume) a learner for ``config.total_updates`` updates in chunks.
 
     Args:
-      config: a :class:`~jaxfire.agents.config.DQNConfig`.
+      config: a :class:`~jaxfire.agents.config.DQNConfig` or :class:`~jaxfire.agents.config.PQNConfig` (the
+        algorithm follows from its type).
       run_dir: the run folder (see the module docstring); ``None`` keeps everything in memory.
       settings: chunking, checkpoint and evaluation cadence, seed.
       resume: continue ``run_dir`` from its latest checkpoint (the caller checks that ``config`` is the saved one;
@@ -275,9 +283,10 @@ def train(config, run_dir=None, *, settings: RunSettings = RunSettings(), resume
 
     settings = settings.validate()
     mesh = parallel.data_mesh() if mesh is None else mesh
-    learner = dqn.DQN(config, batch_sharding=parallel.batch_sharding(mesh))
-    if config.batch_size % mesh.devices.size:
-        raise ValueError(f"batch_size {config.batch_size} must be divisible by the {mesh.devices.size} devices")
+    learner = algorithms.build(config, batch_sharding=parallel.batch_sharding(mesh))
+    if learner.batch_size % mesh.devices.size:
+        raise ValueError(f"the gradient batch ({learner.batch_size} samples) must be divisible by the "
+                         f"{mesh.devices.size} devices")
     train_key, eval_key = jax.random.split(jax.random.key(settings.seed))
     if eval_fn is None:
         eval_fn = lambda params: evaluation.held_out(learner, params, eval_key, settings.eval_ignitions,  # noqa: E731
@@ -297,7 +306,7 @@ def train(config, run_dir=None, *, settings: RunSettings = RunSettings(), resume
         state, record = chunks.run(state, length)
         update += length
         stop_if_not_finite(state.params, update, record["loss"], update - length + 1)
-        record = {"update": update, "env_steps": update * config.num_envs, **record}
+        record = {"update": update, "env_steps": update * learner.env_steps_per_update, **record}
         if due(update, length, settings.eval_every, config.total_updates):
             final = _evaluated(record, eval_fn, state.params)
         report({**record, "wall_s": time.perf_counter() - start})

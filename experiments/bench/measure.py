@@ -1,5 +1,5 @@
-"""The in-process measurements of the throughput suite: spread engine, environment steps, DQN training, sharded
-burn probability, and the seed-style baseline against one JAX batch on the same fires.
+"""The in-process measurements of the throughput suite: spread engine, environment steps, DQN and PQN training,
+sharded burn probability, and the seed-style baseline against one JAX batch on the same fires.
 
 Every function takes the suite's resolved arguments (:mod:`experiments.throughput`) and returns JSON-able rows.
 Every time comes from :func:`experiments.bench.timing.measure` (a first, compiling call, then the median of
@@ -19,7 +19,8 @@ from experiments import common
 from experiments.bench import seed_baseline
 from experiments.bench.timing import describe_busy, measure
 from jaxfire import fire, landscape as landscapes, parallel
-from jaxfire.agents import dqn
+from jaxfire.agents import algorithms, dqn
+from jaxfire.agents.config import PQNConfig
 from jaxfire.agents.networks import masked_argmax
 from jaxfire.env import FuelBreakEnv
 
@@ -119,19 +120,24 @@ def env_steps(args) -> dict:
     return result
 
 
-def train_config(args) -> dqn.DQNConfig:
-    """The small DQN config of the training measurement (``args.train_*``; dilations 1, 2, 4, ...).
+def train_config(args, algorithm: str = "dqn"):
+    """The small config of the training measurement (``args.train_*``; dilations 1, 2, 4, ...): DQN with
+    ``args.train_envs`` environments and batch ``args.train_batch``, or PQN with ``args.pqn_envs`` environments x
+    ``args.pqn_rollout_steps`` steps per update, ``args.pqn_epochs`` x ``args.pqn_minibatches`` gradient steps.
 
     Half the pool is held out (``test_fraction`` 0.5): with an even ``args.train_landscapes`` the held-out scenario
-    bank, which :func:`jaxfire.agents.dqn.make_env` builds and this measurement never uses, has the training bank's
+    bank, which :func:`jaxfire.agents.base.make_env` builds and this measurement never uses, has the training bank's
     shape and reuses its compilation.
     """
     features = tuple(args.train_features)
-    return dqn.DQNConfig(landscape_side=args.train_grid, num_landscapes=args.train_landscapes, test_fraction=0.5,
-                         ignitions_per_evaluation=args.train_ignitions, scenarios_per_landscape=4,
-                         max_minutes=args.max_minutes, neighbours=args.neighbours, features=features,
-                         dilations=tuple(2 ** i for i in range(len(features))), num_envs=args.train_envs,
-                         total_updates=100_000, buffer_per_env=max(64, 4 * args.train_chunk),
+    shared = dict(landscape_side=args.train_grid, num_landscapes=args.train_landscapes, test_fraction=0.5,
+                  ignitions_per_evaluation=args.train_ignitions, scenarios_per_landscape=4,
+                  max_minutes=args.max_minutes, neighbours=args.neighbours, features=features,
+                  dilations=tuple(2 ** i for i in range(len(features))), total_updates=100_000)
+    if algorithm == "pqn":
+        return PQNConfig(**shared, num_envs=args.pqn_envs, rollout_steps=args.pqn_rollout_steps,
+                         minibatches=args.pqn_minibatches, epochs=args.pqn_epochs)
+    return dqn.DQNConfig(**shared, num_envs=args.train_envs, buffer_per_env=max(64, 4 * args.train_chunk),
                          batch_size=args.train_batch, learning_starts=4)
 
 
@@ -143,19 +149,20 @@ def training_mesh(num_envs: int, notes: list):
     return parallel.data_mesh(jax.devices()[:count])
 
 
-def training(args, mesh) -> dict:
-    """Env steps/s inside the jitted DQN loop: chunks ``lax.scan(learner.update, state, None, args.train_chunk)``
-    of :class:`jaxfire.agents.dqn.DQN` on :func:`train_config`, the state sharded over ``mesh``
-    (:func:`jaxfire.parallel.state_shardings`), each sampled batch split over it; gradient steps in every timed
+def training(args, mesh, algorithm: str = "dqn") -> dict:
+    """Env steps/s and gradient steps/s inside the jitted training loop of ``algorithm``: chunks
+    ``lax.scan(learner.update, state, None, length)`` of its learner on :func:`train_config` (``args.train_chunk``
+    DQN updates, ``args.pqn_chunk`` PQN updates), the state sharded over ``mesh``
+    (:func:`jaxfire.parallel.state_shardings`), each gradient batch split over it; gradient steps in every timed
     chunk.  ``build_s``: seconds to build the environment and learner (scenario banks included)."""
     start = time.perf_counter()
-    learner = dqn.DQN(train_config(args), batch_sharding=parallel.batch_sharding(mesh))
-    config = learner.config
+    learner = algorithms.build(train_config(args, algorithm), batch_sharding=parallel.batch_sharding(mesh))
+    config, length = learner.config, args.pqn_chunk if algorithm == "pqn" else args.train_chunk
     build_s = time.perf_counter() - start
     key = jax.random.key(args.seed)
     shardings = parallel.state_shardings(jax.eval_shape(learner.init, key), mesh, config.num_envs)
     carry = {"state": jax.jit(learner.init, out_shardings=shardings)(key)}
-    chunk = jax.jit(lambda s: jax.lax.scan(learner.update, s, None, args.train_chunk), in_shardings=(shardings,),
+    chunk = jax.jit(lambda s: jax.lax.scan(learner.update, s, None, length), in_shardings=(shardings,),
                     out_shardings=(shardings, None), donate_argnums=0)
 
     def run_chunk():
@@ -163,15 +170,18 @@ def training(args, mesh) -> dict:
         return jax.block_until_ready(metrics)
 
     stats, metrics = measure(run_chunk, args.repeats)
-    side, steps = config.landscape_side, args.train_chunk * config.num_envs
-    result = {"grid": side, "num_envs": config.num_envs, "batch_size": config.batch_size,
+    side, steps = config.landscape_side, length * learner.env_steps_per_update
+    gradient_steps = int(np.asarray(metrics["learning"]).sum()) * learner.gradient_steps_per_update
+    result = {"algorithm": algorithm, "grid": side, "num_envs": config.num_envs, "batch_size": learner.batch_size,
               "features": list(config.features), "ignitions": config.ignitions_per_evaluation,
-              "chunk_updates": args.train_chunk, "devices": int(mesh.devices.size), "build_s": build_s, **stats,
-              "updates_per_s": args.train_chunk / stats["median_s"], "steps_per_s": steps / stats["median_s"],
-              "gradient_steps_in_last_chunk": int(np.asarray(metrics["learning"]).sum()) * config.gradient_steps}
-    print(f"[train {side}x{side} x{config.num_envs} on {result['devices']} device(s)] build {build_s:.1f} s; chunk "
-          f"of {args.train_chunk} updates: first call {stats['first_call_s']:.1f} s, median {stats['median_s']:.2f} s, "
-          f"{result['steps_per_s']:.1f} env steps/s, {describe_busy(stats)}", flush=True)
+              "chunk_updates": length, "env_steps_per_update": learner.env_steps_per_update,
+              "devices": int(mesh.devices.size), "build_s": build_s, **stats,
+              "updates_per_s": length / stats["median_s"], "steps_per_s": steps / stats["median_s"],
+              "gradient_steps_in_last_chunk": gradient_steps, "gradient_steps_per_s": gradient_steps / stats["median_s"]}
+    print(f"[train {algorithm} {side}x{side} x{config.num_envs} on {result['devices']} device(s)] build {build_s:.1f} s; "
+          f"chunk of {length} updates: first call {stats['first_call_s']:.1f} s, median {stats['median_s']:.2f} s, "
+          f"{result['steps_per_s']:.1f} env steps/s, {result['gradient_steps_per_s']:.1f} gradient steps/s, "
+          f"{describe_busy(stats)}", flush=True)
     return result
 
 

@@ -62,6 +62,15 @@ def measurements(results: dict) -> list[dict]:
         add(f"training {t['grid']}x{t['grid']} x{t['num_envs']} envs, {t['devices']} device(s)", "env steps/s",
             t["steps_per_s"])
         add("training CPU busy fraction", "fraction", t["cpu_busy"])
+    for t in (results[name] for name in ("train", "train_pqn") if results.get(name)):
+        algorithm = t.get("algorithm", "dqn")
+        add(f"{algorithm} training gradient steps {t['grid']}x{t['grid']} x{t['num_envs']} envs, {t['devices']} "
+            "device(s)", "gradient steps/s", t.get("gradient_steps_per_s"))
+    if results.get("train_pqn"):
+        t = results["train_pqn"]
+        add(f"pqn training {t['grid']}x{t['grid']} x{t['num_envs']} envs, {t['devices']} device(s)", "env steps/s",
+            t["steps_per_s"])
+        add("pqn training CPU busy fraction", "fraction", t["cpu_busy"])
     for r in results.get("scaling", []):
         b = r["burn_probability"]
         add(f"burn_probability {b['grid']}x{b['grid']}, {b['fires']} fires, {r['devices']} device(s)", "sims/s",
@@ -113,13 +122,18 @@ def _env(e: dict) -> list[str]:
                     e["median_s"], e["steps_per_s"], e["fires_per_s"], e["cpu_busy"], e["system_busy"]]]), ""]
 
 
-def _train(t: dict) -> list[str]:
-    return ["## End-to-end DQN training: scan(learner.update) chunk", "",
-            table(["grid", "envs", "batch", "features", "devices", "updates/chunk", "first call s", "median s",
-                   "updates/s", "env steps/s", "CPU busy", "machine busy"],
-                  [[f"{t['grid']}x{t['grid']}", t["num_envs"], t["batch_size"], ",".join(map(str, t["features"])),
+def _train(rows: list[dict]) -> list[str]:
+    return ["## End-to-end training: scan(learner.update) chunk", "",
+            "An update: DQN one step of every environment and its gradient step(s); PQN a rollout of env steps/update "
+            "and its epochs x minibatches gradient steps (batch = minibatch size).", "",
+            table(["algorithm", "grid", "envs", "env steps/update", "batch", "features", "devices", "updates/chunk",
+                   "first call s", "median s", "updates/s", "env steps/s", "gradient steps/s", "CPU busy",
+                   "machine busy"],
+                  [[t.get("algorithm", "dqn"), f"{t['grid']}x{t['grid']}", t["num_envs"],
+                    t.get("env_steps_per_update", t["num_envs"]), t["batch_size"], ",".join(map(str, t["features"])),
                     t["devices"], t["chunk_updates"], t["first_call_s"], t["median_s"], t["updates_per_s"],
-                    t["steps_per_s"], t["cpu_busy"], t["system_busy"]]]), ""]
+                    t["steps_per_s"], t.get("gradient_steps_per_s"), t["cpu_busy"], t["system_busy"]]
+                   for t in rows]), ""]
 
 
 def _scaling(rows: list[dict]) -> list[str]:
@@ -159,8 +173,8 @@ def markdown(results: dict) -> str:
         lines += _spread(results)
     if results.get("env"):
         lines += _env(results["env"])
-    if results.get("train"):
-        lines += _train(results["train"])
+    if results.get("train") or results.get("train_pqn"):
+        lines += _train([results[name] for name in ("train", "train_pqn") if results.get(name)])
     if results.get("scaling"):
         lines += _scaling(results["scaling"])
     if results.get("baseline"):

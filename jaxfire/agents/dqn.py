@@ -4,7 +4,8 @@
 simulations included), transitions go to a compact replay buffer (:mod:`jaxfire.agents.replay`), the learner
 samples, rebuilds observations and takes a gradient step (:mod:`jaxfire.agents.losses`), and the target network
 follows.  ``jax.vmap(train)`` over keys trains independent agents.  :class:`DQN` exposes the pieces (``init``,
-``update``) that :func:`jaxfire.training.train` runs in chunks with checkpoints between them.
+``update``) that :func:`jaxfire.training.train` runs in chunks with checkpoints between them; what it shares with
+:mod:`jaxfire.agents.pqn` (environment, acting, stepping, runner state) is :mod:`jaxfire.agents.base`.
 
 Demonstrations (``demo_baseline``, :mod:`jaxfire.agents.demonstrations`): ``init`` also prefills the replay with a
 planner's plans and pre-trains; demonstrated transitions add an imitation loss.
@@ -23,12 +24,12 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from jaxfire import landscape as landscapes
-from jaxfire.agents import demonstrations, losses, replay as replay_lib
+from jaxfire.agents import base, demonstrations, losses, replay as replay_lib
+from jaxfire.agents.base import RunnerState, episode_metrics, make_env  # noqa: F401 (make_env: its former home)
 from jaxfire.agents.config import DQNConfig
-from jaxfire.agents.networks import QNetwork, masked_argmax
+from jaxfire.agents.networks import QNetwork  # noqa: F401 (its former import path)
 from jaxfire.agents.policy import PlacementPolicy, load_policy  # noqa: F401 (their former home)
-from jaxfire.env import EnvParams, FuelBreakEnv, ScenarioDistribution
+from jaxfire.env import EnvParams, FuelBreakEnv
 
 
 @struct.dataclass
@@ -50,37 +51,6 @@ class EnvBatch:
     episode_return: jnp.ndarray     # float32[E] running return of the current episodes
 
 
-@struct.dataclass
-class RunnerState:
-    """Everything the training loop carries (a pytree; checkpointed whole)."""
-
-    train: TrainState
-    envs: EnvBatch
-    key: jax.Array
-    update: jnp.ndarray             # int32 updates done
-
-    @property
-    def params(self):
-        """The online network parameters."""
-        return self.train.params
-
-
-def make_env(config: DQNConfig) -> tuple[FuelBreakEnv, EnvParams, EnvParams]:
-    """The environment and its train/test parameters (pool split and scenario banks) from ``config``."""
-    side = config.landscape_side
-    env = FuelBreakEnv((side, side), ignitions_per_evaluation=config.ignitions_per_evaluation,
-                       neighbours=config.neighbours, planning_ignitions=config.planning_ignitions)
-    seed = jax.random.key(config.landscape_seed)
-    pool = landscapes.synthetic_pool(seed, config.num_landscapes, (side, side))
-    train_pool, test_pool = landscapes.split(pool, config.test_fraction, config.landscape_seed)
-    distribution = ScenarioDistribution(wind_speed_kmh=(config.wind_kmh_low, config.wind_kmh_high))
-    kwargs = dict(budget_fraction=config.budget_fraction, max_minutes=config.max_minutes,
-                  scenarios_per_landscape=config.scenarios_per_landscape, distribution=distribution)
-    train_params = env.make_params(jax.random.fold_in(seed, 1), train_pool, **kwargs)
-    test_params = env.make_params(jax.random.fold_in(seed, 2), test_pool, **kwargs)
-    return env, train_params, test_params
-
-
 def observe(env: FuelBreakEnv, env_params: EnvParams, compact: dict):
     """Observations ``[B, H, W, C]`` and action masks ``[B, H, W]`` of compact replay states."""
     H, W = env.shape
@@ -92,26 +62,19 @@ def observe(env: FuelBreakEnv, env_params: EnvParams, compact: dict):
     return jax.vmap(one)(compact["landscape_index"], compact["scenario_index"], compact["treated"], compact["placed"])
 
 
-class DQN:
+class DQN(base.Learner):
     """The algorithm on one environment: ``init(key) -> RunnerState`` and the scan body ``update(state, _)``.
 
-    Args:
-      config: the run settings (validated here).
-      env, env_params, test_params: the environment and its train / held-out parameters (default:
-        :func:`make_env`).
-      batch_sharding: e.g. :func:`jaxfire.parallel.batch_sharding`; splits each sampled batch over devices, so
-        the gradient computation is data-parallel (XLA averages the gradients).
+    Constructor arguments: :class:`jaxfire.agents.base.Learner`.
     """
 
-    def __init__(self, config: DQNConfig, env=None, env_params=None, test_params=None, batch_sharding=None):
-        self.config = config.validate()
-        if env is None:
-            env, env_params, test_params = make_env(config)
-        self.env, self.env_params, self.test_params = env, env_params, test_params
-        self.network = QNetwork(config.features, config.dilations, config.dueling)
-        self.optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate))
-        self.batch_sharding = batch_sharding
-        self.decay_updates = max(1, int(config.epsilon_fraction * config.total_updates))
+    @property
+    def env_steps_per_update(self) -> int:
+        return self.config.num_envs
+
+    @property
+    def gradient_steps_per_update(self) -> int:
+        return self.config.gradient_steps
 
     def init(self, key) -> RunnerState:
         """A fresh runner: network, environments reset, empty replay (prefilled and pre-trained with
@@ -125,20 +88,11 @@ class DQN:
                             EnvBatch(env_state, obs, replay, jnp.zeros(E, jnp.float32)), key, jnp.int32(0))
         return demonstrations.prefill(self, state, demo_key) if self.config.demo_steps else state
 
-    def reset(self, key):
-        """``(obs, env_state)`` of ``E`` fresh episodes."""
-        keys = jax.random.split(key, self.config.num_envs)
-        return jax.vmap(self.env.reset, in_axes=(0, None))(keys, self.env_params)
-
     def step_and_store(self, key, env_state, replay, action, demo: bool = False):
         """Step every environment with ``action`` and append the transitions to ``replay``.
 
         Returns ``(obs, env_state, replay, reward, done, info)`` with the reward scaled by ``reward_scale``."""
-        keys = jax.random.split(key, self.config.num_envs)
-        obs, next_state, reward, terminated, truncated, info = jax.vmap(self.env.step, in_axes=(0, 0, 0, None))(
-            keys, env_state, action, self.env_params)
-        done = terminated | truncated
-        reward = reward * self.config.reward_scale
+        obs, next_state, reward, done, info = self.step(key, env_state, action)
         replay = replay_lib.add(replay, env_state.landscape_index, env_state.scenario_index, env_state.treated,
                                 env_state.placed, action, reward, done, demo)
         return obs, next_state, replay, reward, done, info
@@ -185,20 +139,12 @@ class DQN:
             return jax.tree.map(lambda p, t: jnp.where(refresh, p, t), params, target_params)
         return optax.incremental_update(params, target_params, self.config.target_tau)
 
-    def act(self, act_key, explore_key, params, obs, mask, epsilon):
-        """Epsilon-greedy masked actions ``int32[E]``: with probability ``epsilon`` (drawn with ``explore_key``) a
-        uniformly random valid cell (drawn with ``act_key``), else the best valid cell of the online network."""
-        greedy = masked_argmax(self.network.apply(params, obs), mask)
-        random = masked_argmax(jax.random.gumbel(act_key, mask.shape), mask)
-        return jnp.where(jax.random.uniform(explore_key, (self.config.num_envs,)) < epsilon, random, greedy)
-
     def update(self, state: RunnerState, _):
         """One update: every environment steps, then (once ready) ``gradient_steps`` gradient steps; the scan body."""
         config, envs = self.config, state.envs
         key, act_key, explore_key, step_key, learn_key = jax.random.split(state.key, 5)
-        epsilon = config.epsilon_start + jnp.minimum(state.update / self.decay_updates, 1.0) * (
-            config.epsilon_end - config.epsilon_start)
-        mask = jax.vmap(self.env.action_mask, in_axes=(0, None))(envs.env_state, self.env_params)
+        epsilon = self.epsilon(state.update)
+        mask = self.masks(envs.env_state)
         action = self.act(act_key, explore_key, state.train.params, envs.obs, mask, epsilon)
         obs, env_state, replay, reward, done, info = self.step_and_store(step_key, envs.env_state, envs.replay, action)
 
@@ -211,12 +157,8 @@ class DQN:
         (train, _), loss = jax.lax.cond(ready, learn, lambda c: (c, jnp.float32(0.0)), (state.train, replay))
         train = train.replace(target_params=self.follow(state.train.target_params, train.params, state.update))
         episode_return = envs.episode_return + reward
-        finished = done.sum()
-        metrics = {
-            "epsilon": epsilon, "loss": loss, "learning": ready, "reward": reward.mean(), "episodes": finished,
-            "episode_return": jnp.where(done, episode_return, 0.0).sum() / jnp.maximum(finished, 1),
-            "final_burned_fraction": jnp.where(done, info["burned_fraction"], 0.0).sum() / jnp.maximum(finished, 1),
-        }
+        metrics = {"epsilon": epsilon, "loss": loss, "learning": ready, "reward": reward.mean(),
+                   **episode_metrics(episode_return, done, info["burned_fraction"])}
         envs = EnvBatch(env_state, obs, replay, jnp.where(done, 0.0, episode_return))
         return RunnerState(train, envs, key, state.update + 1), metrics
 
@@ -229,10 +171,4 @@ def build(config: DQNConfig, env=None, env_params=None, test_params=None, batch_
 def make_train(config: DQNConfig, env=None, env_params=None):
     """``train(key) -> {"runner_state", "metrics"}``: ``config.total_updates`` updates in one jittable function
     (on ``env`` / ``env_params`` when given, else on :func:`make_env`'s training split)."""
-    learner = DQN(config, env, env_params, env_params if env is not None else None)
-
-    def train(key):
-        state, metrics = jax.lax.scan(learner.update, learner.init(key), None, config.total_updates)
-        return {"runner_state": state, "metrics": metrics}
-
-    return train
+    return base.make_train(DQN, config, env, env_params)

@@ -2,7 +2,8 @@
 
 Conventions: ``B`` samples; Q-maps ``float32[B, H, W]`` (one value per cell, :mod:`jaxfire.agents.networks`);
 masks ``bool[B, H, W]`` (valid cells); actions flat cell indices ``int32[B]`` (``row * W + col``); returns and
-discounts ``float32[B]`` (``discount`` = ``gamma ** n``, 0 when the episode ended within the n steps).
+discounts ``float32[B]`` (``discount`` = ``gamma ** n``, 0 when the episode ended within the n steps); rollouts
+(PQN) have leading axes ``[T, ...]``, ``T`` steps in time order.
 """
 from __future__ import annotations
 
@@ -27,10 +28,34 @@ def bootstrap_target(next_q_target, next_q_chooser, next_mask, n_step_return, di
     return n_step_return + discount * jax.lax.stop_gradient(value)
 
 
-def td_loss(q_all, action, target) -> jnp.ndarray:
-    """Mean Huber loss ``float32[]`` between ``Q(s, a)`` of ``q_all`` (``[B, H * W]``) at ``action`` and ``target``."""
+def lambda_returns(rewards, dones, next_values, gamma: float, lam: float) -> jnp.ndarray:
+    """Peng's Q(lambda) returns over a rollout, computed backward (PQN's targets): ``float32[T, ...]``.
+
+    ``G_t = r_t + gamma * (1 - done_t) * ((1 - lam) * v_t + lam * G_{t+1})`` with ``G_T = v_{T-1}`` (the rollout's
+    last step bootstraps fully from its next value), where ``v_t = next_values[t]`` is the value of the state after
+    step ``t`` (max over its valid cells, 0 with none).  An episode end (``done_t``) cuts both the bootstrap and the
+    return that follows (it belongs to the next episode).  ``lam = 0``: one-step Q-learning targets; ``lam = 1``:
+    discounted rewards to the episode's end or the rollout's last bootstrap.
+
+    Args:
+      rewards, next_values: ``float32[T, ...]``; dones: ``bool[T, ...]`` (the episode ended with step ``t``).
+    The returns carry no gradient.
+    """
+    def backward(following, step):
+        reward, done, value = step
+        ret = reward + gamma * (1.0 - done) * ((1.0 - lam) * value + lam * following)
+        return ret, ret
+
+    inputs = (rewards, dones.astype(rewards.dtype), jax.lax.stop_gradient(next_values))
+    _, returns = jax.lax.scan(backward, inputs[2][-1], inputs, reverse=True)
+    return jax.lax.stop_gradient(returns)
+
+
+def td_loss(q_all, action, target, huber: bool = True) -> jnp.ndarray:
+    """Mean regression loss ``float32[]`` between ``Q(s, a)`` of ``q_all`` (``[B, H * W]``) at ``action`` and
+    ``target``: Huber (delta 1, DQN's) or, with ``huber=False``, half the squared error (PQN's, as purejaxql)."""
     q = q_all[jnp.arange(q_all.shape[0]), action]
-    return optax.huber_loss(q, target).mean()
+    return (optax.huber_loss(q, target) if huber else 0.5 * jnp.square(q - target)).mean()
 
 
 def imitation_loss(q_all, mask, action, demo) -> jnp.ndarray:

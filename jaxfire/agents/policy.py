@@ -15,8 +15,8 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxfire import fire
-from jaxfire.agents.config import DQNConfig
-from jaxfire.agents.networks import QNetwork, masked_argmax
+from jaxfire.agents.config import AgentConfig, DQNConfig
+from jaxfire.agents.networks import QNetwork, make_network, masked_argmax
 from jaxfire.env import observation, place_cells
 from jaxfire.planners import check_budget
 from jaxfire.validation import check_finite_tree, validated
@@ -32,7 +32,7 @@ class PlacementPolicy:
 
     params: Any
     network: QNetwork = struct.field(pytree_node=False)
-    config: DQNConfig = struct.field(pytree_node=False, default=DQNConfig())
+    config: AgentConfig = struct.field(pytree_node=False, default=DQNConfig())
 
     @validated
     def __call__(self, key, landscape, weather, budget_cells, **unused) -> jnp.ndarray:
@@ -68,7 +68,8 @@ def greedy_placement(params, network, key, landscape, weather, budget_cells, nei
 
 
 def load_policy(run_dir) -> PlacementPolicy:
-    """The greedy policy of a run's latest checkpoint (:func:`jaxfire.training.train` writes run folders).
+    """The greedy policy of a run's latest checkpoint, of either algorithm (:func:`jaxfire.training.train` writes
+    run folders; ``config.json`` names the algorithm, and with it the network).
 
     Reads ``config.json`` and only the checkpoint's ``params`` item (:func:`jaxfire.checkpoint.restore_params`), so
     no environment or scenario bank is rebuilt; the policy works on any grid size.  Raises ``ValueError`` naming the
@@ -77,7 +78,6 @@ def load_policy(run_dir) -> PlacementPolicy:
     from jaxfire import checkpoint
 
     config = checkpoint.load_config(run_dir)
-    network = QNetwork(config.features, config.dilations, config.dueling)
     params = checkpoint.restore_params(run_dir)
     check_finite_tree(params, f"the network parameters of the latest checkpoint in {run_dir}")
-    return PlacementPolicy(params, network, config)
+    return PlacementPolicy(params, make_network(config), config)
