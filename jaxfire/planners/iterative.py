@@ -20,6 +20,7 @@ from jaxfire.fire import SpreadGrid
 from jaxfire.landscape import Landscape
 from jaxfire.planners import scoring
 from jaxfire.planners.base import order, planning_fires
+from jaxfire.validation import Range, validated
 from jaxfire.weather import Weather
 
 
@@ -43,12 +44,12 @@ def iterative_dpv_search(grids: SpreadGrid, burnable, ignitions, budget_cells, t
     return jax.lax.fori_loop(0, rounds, one_round, jnp.full((H, W), H * W, jnp.int32))
 
 
+@validated
 def iterative_dpv(key, landscape: Landscape, weather: Weather, budget_cells, *, ignitions=None, num_ignitions=64,
                   ignition_probability=None, max_minutes=480.0, neighbours=16, ranked=False,
                   rounds: int = 20) -> jnp.ndarray:
     """Treat the budget in ``rounds`` rounds of the highest-DPV cells on the landscape treated so far."""
-    if rounds < 1:
-        raise ValueError(f"rounds must be >= 1, got {rounds}")
+    Range(1, integer=True).value(rounds, "rounds")
     ignitions, tie_key = planning_fires(key, landscape, budget_cells, ignitions, num_ignitions, ignition_probability)
     grids = scoring.scenario_grids(landscape, weather, neighbours)
     rank = iterative_dpv_search(grids, landscape.burnable, ignitions, budget_cells, tie_key, max_minutes, rounds)
