@@ -18,6 +18,10 @@ Sections (``--sections``; the code is in :mod:`experiments.bench`):
    (``--scaling``; ``--cpu-devices k`` on a CPU), speed-up vs 1 device.
 5. ``baseline``: the seed-style NumPy baseline (one fire at a time: serial, thread pool, process pool) against one
    JAX batch on the same ``--baseline-fires`` fires, arrival times checked equal first.
+6. ``pyretechnics``: the real simulator (pyretechnics, one core, in its own environment: ``make reference-env``)
+   on the same landscapes and the first ``--pyre-fires`` of the same fires, one subprocess per grid: ms per
+   simulation, jaxfire's sims/s, their ratio and the burned-cell agreement; skipped with a note when there is no
+   reference environment (``--pyretechnics PYTHON``).
 
 Every time is the median of ``--repeats`` calls after a first (compiling) call; ``CPU busy`` = process CPU time /
 wall / ``os.cpu_count()`` (1.0 = every core busy), ``machine busy`` the same for the whole machine.
@@ -36,10 +40,10 @@ import time
 from pathlib import Path
 
 from experiments import common
-from experiments.bench import compare, measure, report, scaling
+from experiments.bench import compare, measure, pyre_column, report, scaling
 
 ROOT = Path(__file__).resolve().parents[1]
-SECTIONS = ("grid", "env", "train", "scaling", "baseline")
+SECTIONS = ("grid", "env", "train", "scaling", "baseline", "pyretechnics")
 FULL = dict(grids="32,64,128,256,512", batches="64,256,1024", repeats=3, num_envs=64, env_grid=50,
             train_grid=24, train_envs=16, train_chunk=10, pqn_envs=128, pqn_chunk=3, scaling_grid=64, scaling_fires=256, baseline_grids="50,100",
             baseline_fires=32)
@@ -49,7 +53,7 @@ QUICK = dict(grids="32,64", batches="64,256", repeats=2, num_envs=16, env_grid=3
 MINIMUM = dict(repeats=1, grids=4, batches=1, num_envs=1, env_grid=4, env_landscapes=1, env_scenarios=1,
                env_ignitions=1, train_chunk=1, pqn_envs=1, pqn_chunk=1,
                pqn_rollout_steps=1, pqn_minibatches=1, pqn_epochs=1, scaling=1, scaling_grid=4, scaling_fires=1, baseline_grids=4,
-               baseline_fires=1)
+               baseline_fires=1, pyre_fires=1)
 
 
 def _preset(name: str) -> str:
@@ -84,6 +88,17 @@ def _add_env_and_training_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--pqn-rollout-steps", type=int, default=8, help="PQN steps per rollout (default %(default)s)")
     g.add_argument("--pqn-minibatches", type=int, default=8, help="PQN minibatches per epoch (default %(default)s)")
     g.add_argument("--pqn-epochs", type=int, default=1, help="PQN epochs per rollout (default %(default)s)")
+
+
+def _add_pyretechnics_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("pyretechnics, the real simulator (section pyretechnics)")
+    g.add_argument("--pyretechnics", metavar="PYTHON", default=None,
+                   help="interpreter of an environment with pyretechnics (default "
+                        f"{pyre_column.DEFAULT_NAME} from `make reference-env` when it exists; "
+                        "without one the section is skipped with a note)")
+    g.add_argument("--pyre-fires", type=int, default=None,
+                   help="fires per grid, the first of the spread section's (default 4 up to 128x128, 2 at 256x256, "
+                        "1 above)")
 
 
 def _add_scaling_and_baseline_args(p: argparse.ArgumentParser) -> None:
@@ -126,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--grids", type=common.ints, default=None, help=f"square grid sides ({_preset('grids')})")
     g.add_argument("--batches", type=common.ints, default=None, help=f"fires per batch ({_preset('batches')})")
     common.add_fire_args(g)
+    _add_pyretechnics_args(p)
     _add_env_and_training_args(p)
     _add_scaling_and_baseline_args(p)
     common.add_parallel_args(p)
@@ -152,12 +168,25 @@ def resolve(args: argparse.Namespace) -> argparse.Namespace:
     unknown = set(args.train_algos) - {"dqn", "pqn"}
     if unknown:
         raise ValueError(f"unknown --train-algos {sorted(unknown)}; choose from dqn, pqn")
+    _resolve_pyretechnics(args)
     if {"train", "scaling"} & set(args.sections):
         measure.train_config(args).validate()
     if "train" in args.sections and "pqn" in args.train_algos:
         measure.train_config(args, "pqn").validate()
     common.validate_parallel_args(args)
     return args
+
+
+def _resolve_pyretechnics(args: argparse.Namespace) -> None:
+    """``args.pyretechnics``: the given interpreter (``ValueError`` when it does not exist), else the reference
+    environment's when it exists, else ``None`` (the section notes the skip)."""
+    if "pyretechnics" in args.sections and "grid" not in args.sections:
+        raise ValueError("--sections pyretechnics needs grid (it compares with the spread engine's sims/s)")
+    if args.pyretechnics is None:
+        args.pyretechnics = str(pyre_column.DEFAULT_PYTHON) if pyre_column.DEFAULT_PYTHON.exists() else None
+    elif not Path(args.pyretechnics).is_file():
+        raise ValueError(f"--pyretechnics {args.pyretechnics}: no such interpreter (`make reference-env` builds "
+                         f"{pyre_column.DEFAULT_NAME})")
 
 
 def run_sections(args: argparse.Namespace, parallel_info: dict) -> dict:
@@ -170,6 +199,8 @@ def run_sections(args: argparse.Namespace, parallel_info: dict) -> dict:
     if "grid" in args.sections:
         results["spread"], results["spread_grid"] = measure.spread_engine(args, notes)
         results["spread_cost_exponents"] = report.cost_exponents(results["spread"])
+    if "pyretechnics" in args.sections:
+        results["pyretechnics"] = pyre_column.column(args, results["spread"], notes)
     if "env" in args.sections:
         results["env"] = measure.env_steps(args)
     if "train" in args.sections:  # "train": the DQN row (the name earlier runs used), "train_pqn": PQN's

@@ -53,6 +53,10 @@ def measurements(results: dict) -> list[dict]:
         add(f"spread {r['grid']}x{r['grid']} batch {r['batch']}", "sims/s", r["sims_per_s"])
     for fit in results.get("spread_cost_exponents", []):
         add(f"spread cost exponent batch {fit['batch']}", "exponent", fit["exponent"])
+    for r in results.get("pyretechnics", []):
+        add(f"pyretechnics {r['grid']}x{r['grid']}, 1 core", "sims/s", 1.0 / r["seconds_per_sim"])
+        add(f"jaxfire / pyretechnics {r['grid']}x{r['grid']}", "ratio", r["speedup"])
+        add(f"jaxfire vs pyretechnics burned IoU {r['grid']}x{r['grid']}", "IoU", r["iou_mean_all"])
     if results.get("env"):
         e = results["env"]
         add(f"env.step {e['grid']}x{e['grid']} x{e['num_envs']} envs, {e['ignitions']} fires", "steps/s",
@@ -113,6 +117,25 @@ def _spread(results: dict) -> list[str]:
                    for r in results["spread_grid"]]), ""]
 
 
+def _pyretechnics(rows: list[dict]) -> list[str]:
+    cores = rows[0]["jax_cores"]
+    return ["## pyretechnics (the real simulator) on the same landscapes and fires", "",
+            f"pyretechnics {rows[0]['pyretechnics']} in a subprocess, one fire after another on ONE core (ms/sim: "
+            f"mean wall time per simulation; CPU busy: its CPU time / wall); jaxfire: the spread section's fastest "
+            f"batch on that grid, on all {cores} cores. Speed-up = jaxfire sims/s x pyretechnics s/sim (the JAX "
+            f"batch on {cores} cores against pyretechnics on 1); per core = speed-up / {cores}. Agreement on the "
+            "same fires: IoU of the burned cells over all fires; 'stopped early': fires pyretechnics ended before "
+            "the cap (no burnable cells: its ignited cell went out again, a level-set artifact next to a "
+            "non-burnable cell or the edge downwind); burned ratio (jaxfire / pyretechnics cells) and IoU "
+            "(mean, min) over the other fires.", "",
+            table(["grid", "fires", "pyretechnics ms/sim", "pyretechnics CPU busy", "jaxfire sims/s",
+                   "jaxfire batch", "speed-up", "per core", "IoU all fires", "stopped early", "burned ratio",
+                   "IoU mean", "IoU min"],
+                  [[f"{r['grid']}x{r['grid']}", r["fires"], r["seconds_per_sim"] * 1e3, r["cpu_busy"],
+                    r["jax_sims_per_s"], r["jax_batch"], r["speedup"], r["speedup_per_core"], r["iou_mean_all"],
+                    r["stopped_early"], r["burned_ratio_mean"], r["iou_mean"], r["iou_min"]] for r in rows]), ""]
+
+
 def _env(e: dict) -> list[str]:
     return ["## Environment steps: jit(vmap(env.step))", "",
             table(["grid", "envs", "fires/step", "pool", "make_params s", "first call s", "median s", "steps/s",
@@ -171,6 +194,8 @@ def markdown(results: dict) -> str:
     lines = _header(results)
     if results.get("spread"):
         lines += _spread(results)
+    if results.get("pyretechnics"):
+        lines += _pyretechnics(results["pyretechnics"])
     if results.get("env"):
         lines += _env(results["env"])
     if results.get("train") or results.get("train_pqn"):
@@ -210,6 +235,11 @@ def plot(results: dict, path) -> None:
     plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
     spread_lines(left, [("", results)], f"Spread engine on {results['machine']['backend']}")
+    reference = results.get("pyretechnics", [])
+    if reference:
+        left.plot([r["grid"] for r in reference], [1.0 / r["seconds_per_sim"] for r in reference], "k^-",
+                  label="pyretechnics, 1 core")
+        left.legend(fontsize=7)
     summaries = results.get("baseline_summary", [])
     methods = [("numpy_serial", "NumPy serial"), ("numpy_threads", "NumPy threads"),
                ("numpy_processes", "NumPy processes"), ("jax_vmap", "JAX batch")]
