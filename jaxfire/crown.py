@@ -140,6 +140,8 @@ def crown_fire(surface: rothermel.SurfaceFire, fuel_model, slope_deg, aspect_deg
       canopy_bulk_density_kg_m3: ``float[...]`` kg/m^3; foliar_moisture: ``float[...]`` fraction.
 
     All arguments broadcast to the shape of ``surface``'s fields.
+    The body is the chain of equations of the module docstring in order (initiation, active and passive rates, type,
+    intensity, L/W, the combined head fire), kept in one function so it reads against the papers line by line.
 
     Returns:
       :class:`CrownFire` with every field of that shape.

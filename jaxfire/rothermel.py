@@ -302,6 +302,11 @@ def surface_fire(fuel_model, slope_deg, aspect_deg, wind_speed_kmh, wind_from_de
     All arguments broadcast together (``moisture`` over its leading axes); the function is jitted (one compile per
     input shape).  Non-burnable cells get zero rates and intensities, LW 1 and eccentricity 0.
 
+    Why one long function: it is Rothermel's (1972) and Albini's equations in the order of the reference (fuel-bed
+    properties, reaction intensity, wind and slope factors, effective wind, rates, ellipse), each line one equation
+    reading the intermediates of the lines above; split into pieces it would pass a dozen arrays between them and
+    lose the one-to-one reading against the paper.
+
     Returns:
       :class:`SurfaceFire` with every field of the broadcast cell shape.
     """
