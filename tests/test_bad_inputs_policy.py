@@ -73,9 +73,10 @@ DAMAGE = [  # (case, damage(run), error, message fragment)
     ("empty metadata", empty_metadata, ValueError, "checkpoints/20 is damaged"),
     ("truncated config.json", lambda r: (r / "config.json").write_text((r / "config.json").read_text()[:40]),
      ValueError, "config.json is not valid JSON"),
-    ("config.json a list", lambda r: (r / "config.json").write_text("[]"), ValueError, 'config.json has no "dqn"'),
+    ("config.json a list", lambda r: (r / "config.json").write_text("[]"), ValueError,
+     "config.json does not hold a JSON object"),
     ("config.json unknown field", lambda r: (r / "config.json").write_text(json.dumps({"dqn": {"colour": 1}})),
-     ValueError, "config.json: unknown DQN config field(s) ['colour']"),
+     ValueError, "config.json: unknown DQNConfig field(s) ['colour']"),
     ("no config.json", lambda r: (r / "config.json").unlink(), FileNotFoundError, "config.json"),
     ("no checkpoints", lambda r: shutil.rmtree(r / "checkpoints"), FileNotFoundError, "no checkpoints in"),
 ]

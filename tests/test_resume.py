@@ -13,7 +13,6 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 from flax import struct
-from jax.experimental.compilation_cache import compilation_cache
 
 from jaxfire import checkpoint, training
 from jaxfire.agents.config import DQNConfig
@@ -98,19 +97,7 @@ def test_an_explicit_damaged_step_raises_without_moving_it(tmp_path):
     assert (tmp_path / "checkpoints" / "20").is_dir()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def persistent_compilation_cache(request, tmp_path_factory):
-    """The resumed run jits fresh closures of the uninterrupted run's programs: compile each once."""
-    cache = getattr(request.config, "cache", None)
-    path = cache.mkdir("jax-compilation-cache") if cache else tmp_path_factory.mktemp("jax-compilation-cache")
-    settings = {"jax_compilation_cache_dir": str(path), "jax_persistent_cache_min_compile_time_secs": 0.0}
-    previous = {name: getattr(jax.config, name) for name in settings}
-    for name, value in settings.items():
-        jax.config.update(name, value)
-    yield
-    for name, value in previous.items():
-        jax.config.update(name, value)
-    compilation_cache.reset_cache()
+pytestmark = pytest.mark.usefixtures("persistent_compilation_cache")
 
 
 CONFIG = DQNConfig(landscape_side=8, num_landscapes=3, test_fraction=0.34, ignitions_per_evaluation=2,

@@ -12,7 +12,6 @@ import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 import pytest
-from jax.experimental.compilation_cache import compilation_cache
 
 from experiments import train_dqn
 from jaxfire import landscape
@@ -52,20 +51,7 @@ def assert_identical(a, b):
         assert x.dtype == y.dtype and np.array_equal(np.asarray(x), np.asarray(y), equal_nan=True)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def persistent_compilation_cache(request, tmp_path_factory):
-    """Every run jits fresh closures of the same programs: a persistent cache (kept in pytest's cache directory
-    across sessions when available) compiles each program once."""
-    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
-    path = cache.mkdir("jax-compilation-cache") if cache else tmp_path_factory.mktemp("jax-compilation-cache")
-    settings = {"jax_compilation_cache_dir": str(path), "jax_persistent_cache_min_compile_time_secs": 0.0}
-    previous = {name: getattr(jax.config, name) for name in settings}
-    for name, value in settings.items():
-        jax.config.update(name, value)
-    yield
-    for name, value in previous.items():
-        jax.config.update(name, value)
-    compilation_cache.reset_cache()
+pytestmark = pytest.mark.usefixtures("persistent_compilation_cache")
 
 
 @pytest.fixture(scope="module")
