@@ -19,7 +19,7 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from jaxfire.fire import jacobi
+from jaxfire.fire import jacobi, sweep
 from jaxfire.fire.grid import INF, SpreadGrid, spread_grid
 from jaxfire.fire.ignitions import ignition_mask
 from jaxfire.landscape import Landscape
@@ -27,33 +27,70 @@ from jaxfire.validation import validated
 from jaxfire.weather import Weather
 
 
+#: The solvers :func:`solve` and every entry point accept (``solver=``); see :func:`choose_solver`.
+SOLVERS = ("auto", "sweep", "jacobi")
+
+#: Grid cells from which ``solver="auto"`` takes the ordered sweeps (the measured crossover, :mod:`jaxfire.fire.sweep`).
+SWEEP_FROM_CELLS = 32 * 32
+
+
+def choose_solver(solver: str, shape: tuple[int, int]) -> str:
+    """The solver that ``solver`` (one of :data:`SOLVERS`) names for an ``H x W`` grid: ``"sweep"`` or ``"jacobi"``.
+
+    The ``"auto"`` rule: ordered sweeps (:mod:`jaxfire.fire.sweep`) from :data:`SWEEP_FROM_CELLS` (32 x 32) cells
+    up, where they measured at least as fast as Jacobi and pull ahead with the grid (1.5x at 64 x 64, 3x at
+    128 x 128, 9-15x at 256-512); Jacobi below, where a fire needs few Jacobi hops and Jacobi compiles in a third of
+    the time.  Both give the same times bit for bit, so the rule only moves cost.  Raises ``ValueError`` for any
+    other name.
+    """
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {', '.join(repr(s) for s in SOLVERS)}; got {solver!r}")
+    if solver == "auto":
+        return "sweep" if shape[0] * shape[1] >= SWEEP_FROM_CELLS else "jacobi"
+    return solver
+
+
+def grouped_solver(moves: tuple, shape: tuple[int, int], solver: str = "auto", max_sweeps: int | None = None,
+                   slots: int | None = 32):
+    """The solver function (contract of :func:`jaxfire.fire.jacobi.solver`) that ``solver`` picks for ``shape``
+    (:func:`choose_solver`); ``slots`` only concerns Jacobi."""
+    if choose_solver(solver, shape) == "sweep":
+        return sweep.solver(moves, max_sweeps)
+    return jacobi.solver(moves, max_sweeps, slots)
+
+
 @validated
 def solve(grid: SpreadGrid, ignition, max_minutes, max_sweeps: int | None = None,
-          slots: int | None = 32) -> jnp.ndarray:
+          slots: int | None = 32, solver: str = "auto") -> jnp.ndarray:
     """Arrival times ``float32[H, W]`` (minutes; ``inf`` beyond ``max_minutes``) on a precomputed grid.
 
-    ``vmap`` over ignitions, grids or caps runs as one batch (:func:`jaxfire.fire.jacobi.fold_vmap`).
+    ``vmap`` over ignitions, grids or caps runs as one batch (:func:`jaxfire.fire.jacobi.fold_vmap`, for both
+    solvers).
 
     Args:
       grid: step times from :func:`jaxfire.fire.grid.spread_grid` or :func:`jaxfire.fire.grid.step_times`.
       ignition: ``(row, col)`` or ``bool[H, W]``.  An ignition is a point source: an ignited non-burnable cell
         (a road, a fuel break) does not burn itself but still ignites the fuel next to it.
       max_minutes: simulation cap in minutes (may be traced).
-      max_sweeps: bound on sweeps per fire (default ``H * W``: the loop stops at the exact fixed point long before).
-      slots: fires in flight at once when vmapped (``None``: all of them); see :mod:`jaxfire.fire.jacobi`.
+      max_sweeps: bound on sweeps per fire (Jacobi sweeps, or directional sweeps per window; default: enough that
+        the loop stops at the exact fixed point long before).
+      slots: Jacobi fires in flight at once when vmapped (``None``: all of them); see :mod:`jaxfire.fire.jacobi`.
+      solver: ``"auto"`` (default, :func:`choose_solver`), ``"sweep"`` (:mod:`jaxfire.fire.sweep`) or
+        ``"jacobi"`` (:mod:`jaxfire.fire.jacobi`); static.  Same answer from either.
     """
     H, W = grid.step_minutes.shape[-2:]
     burning = ignition_mask(ignition, (H, W))
     cap = jnp.asarray(max_minutes, jnp.float32).reshape(1, 1)
-    solver = jacobi.solver(grid.moves, max_sweeps, slots)
-    times = solver(grid.step_minutes[None], grid.first_step_minutes[None], burning[None, None], cap)[0, 0]
+    run = grouped_solver(grid.moves, (H, W), solver, max_sweeps, slots)
+    times = run(grid.step_minutes[None], grid.first_step_minutes[None], burning[None, None], cap)[0, 0]
     return jnp.where(grid.burnable, times, INF)
 
 
 @validated
-def solve_many(grid: SpreadGrid, ignitions, max_minutes) -> jnp.ndarray:
-    """Arrival times ``float32[N, H, W]`` of one fire per ignition cell (``int[N, 2]``) on one grid, one batch."""
-    return jax.vmap(solve, in_axes=(None, 0, None))(grid, ignitions, max_minutes)
+def solve_many(grid: SpreadGrid, ignitions, max_minutes, solver: str = "auto") -> jnp.ndarray:
+    """Arrival times ``float32[N, H, W]`` of one fire per ignition cell (``int[N, 2]``) on one grid, one batch
+    (``solver``: see :func:`solve`)."""
+    return jax.vmap(functools.partial(solve, solver=solver), in_axes=(None, 0, None))(grid, ignitions, max_minutes)
 
 
 def burned_summary(times) -> tuple[jnp.ndarray, jnp.ndarray]:
@@ -65,9 +102,9 @@ def burned_summary(times) -> tuple[jnp.ndarray, jnp.ndarray]:
 
 
 @validated
-@functools.partial(jax.jit, static_argnames=("neighbours", "crown_fire"))
+@functools.partial(jax.jit, static_argnames=("neighbours", "crown_fire", "solver"))
 def arrival_times(landscape: Landscape, weather: Weather, ignition, max_minutes, neighbours: int = 16,
-                  crown_fire: bool = True):
+                  crown_fire: bool = True, solver: str = "auto"):
     """Fire arrival time ``float32[H, W]`` in minutes from ignition; ``inf`` where not reached by ``max_minutes``.
 
     Args:
@@ -77,31 +114,34 @@ def arrival_times(landscape: Landscape, weather: Weather, ignition, max_minutes,
       max_minutes: simulation cap, minutes.
       neighbours: stencil size, 8, 16 (default) or 32.
       crown_fire: let fronts crown where the canopy allows (static; ``False``: surface fire only).
+      solver: ``"auto"`` (default), ``"sweep"`` or ``"jacobi"`` (static; see :func:`solve`).
     """
-    return solve(spread_grid(landscape, weather, neighbours, crown_fire), ignition, max_minutes)
+    return solve(spread_grid(landscape, weather, neighbours, crown_fire), ignition, max_minutes, solver=solver)
 
 
 @validated
-@functools.partial(jax.jit, static_argnames=("neighbours", "crown_fire"))
+@functools.partial(jax.jit, static_argnames=("neighbours", "crown_fire", "solver"))
 def burn_probability(landscape: Landscape, weather: Weather, ignitions, max_minutes, neighbours: int = 16,
-                     crown_fire: bool = True):
-    """Fraction of ``N`` fires (one per row of ``ignitions``, ``int[N, 2]``) that burn each cell: ``float32[H, W]``."""
+                     crown_fire: bool = True, solver: str = "auto"):
+    """Fraction of ``N`` fires (one per row of ``ignitions``, ``int[N, 2]``) that burn each cell: ``float32[H, W]``
+    (``solver``: see :func:`solve`)."""
     ignitions = jnp.asarray(ignitions)
     if ignitions.ndim != 2 or ignitions.shape[1] != 2:
         raise ValueError(f"ignitions must be int[N, 2] (row, col) pairs, got shape {ignitions.shape}")
-    return grid_burn_probability(spread_grid(landscape, weather, neighbours, crown_fire), ignitions, max_minutes)
+    return grid_burn_probability(spread_grid(landscape, weather, neighbours, crown_fire), ignitions, max_minutes,
+                                 solver)
 
 
 @validated
-@jax.jit
-def grid_burn_probability(grid: SpreadGrid, ignitions, max_minutes) -> jnp.ndarray:
+@functools.partial(jax.jit, static_argnames="solver")
+def grid_burn_probability(grid: SpreadGrid, ignitions, max_minutes, solver: str = "auto") -> jnp.ndarray:
     """:func:`burn_probability` on precomputed step times ``grid``: ``float32[H, W]``."""
-    return burned_summary(solve_many(grid, ignitions, max_minutes))[0]
+    return burned_summary(solve_many(grid, ignitions, max_minutes, solver))[0]
 
 
 @validated
-@functools.partial(jax.jit, static_argnames=("neighbours", "crown_fire"))
+@functools.partial(jax.jit, static_argnames=("neighbours", "crown_fire", "solver"))
 def expected_burned_fraction(landscape: Landscape, weather: Weather, ignitions, max_minutes, neighbours: int = 16,
-                             crown_fire: bool = True):
+                             crown_fire: bool = True, solver: str = "auto"):
     """Mean over the ``N`` ignitions (``int[N, 2]``) of the burned fraction of the landscape's cells (``H * W``)."""
-    return burn_probability(landscape, weather, ignitions, max_minutes, neighbours, crown_fire).mean()
+    return burn_probability(landscape, weather, ignitions, max_minutes, neighbours, crown_fire, solver).mean()
