@@ -30,31 +30,48 @@ from jaxfire.weather import Weather
 #: The solvers :func:`solve` and every entry point accept (``solver=``); see :func:`choose_solver`.
 SOLVERS = ("auto", "sweep", "jacobi")
 
-#: Grid cells from which ``solver="auto"`` takes the ordered sweeps (the measured crossover, :mod:`jaxfire.fire.sweep`).
-SWEEP_FROM_CELLS = 32 * 32
+#: The ``"auto"`` rule's thresholds (:func:`choose_solver`): grid cells, and fires x cells per batch, from which the
+#: ordered sweeps are faster (measured, :mod:`jaxfire.fire.sweep`).
+SWEEP_FROM_CELLS, SWEEP_FROM_FIRE_CELLS = 32 * 32, 1 << 16
 
 
-def choose_solver(solver: str, shape: tuple[int, int]) -> str:
-    """The solver that ``solver`` (one of :data:`SOLVERS`) names for an ``H x W`` grid: ``"sweep"`` or ``"jacobi"``.
+def choose_solver(solver: str, shape: tuple[int, int], fires: int) -> str:
+    """The solver that ``solver`` (one of :data:`SOLVERS`) names for a batch of ``fires`` fires (all grids
+    together) on ``H x W`` grids (``shape``): ``"sweep"`` or ``"jacobi"``.
 
-    The ``"auto"`` rule: ordered sweeps (:mod:`jaxfire.fire.sweep`) from :data:`SWEEP_FROM_CELLS` (32 x 32) cells
-    up, where they measured at least as fast as Jacobi and pull ahead with the grid (1.5x at 64 x 64, 3x at
-    128 x 128, 9-15x at 256-512); Jacobi below, where a fire needs few Jacobi hops and Jacobi compiles in a third of
-    the time.  Both give the same times bit for bit, so the rule only moves cost.  Raises ``ValueError`` for any
-    other name.
+    The ``"auto"`` rule: ordered sweeps (:mod:`jaxfire.fire.sweep`) on grids of at least :data:`SWEEP_FROM_CELLS`
+    (32 x 32) cells for batches of at least :data:`SWEEP_FROM_FIRE_CELLS` (65,536) fires x cells (64 fires of
+    32 x 32, 16 of 64 x 64, 4 of 128 x 128, any batch from 256 x 256 up), Jacobi otherwise.  The sweeps' cost
+    follows the fire, not the grid, so they pull ahead with the grid, but each of their line loops costs a few
+    kernel launches per line whatever the batch, so a few fires alone leave them overhead-bound (measured on the
+    loaded 2-core machine, sweep / Jacobi: 0.6 for 1 fire at 64 x 64 and at 128 x 128, 1.2 for 16 at 64 x 64,
+    1.3 for 4 and 2.2 for 16 at 128 x 128, 1.4 for 1 at 256 x 256), and on small grids a fire needs few Jacobi
+    hops.  Both give the same times bit for bit, so the rule only moves cost.  It is
+    applied to the batch as it finally runs (after ``vmap`` folding, :func:`jaxfire.fire.jacobi.fold_vmap`), so a
+    ``vmap`` of single fires counts all of them.  Raises ``ValueError`` for any other name.
     """
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {', '.join(repr(s) for s in SOLVERS)}; got {solver!r}")
     if solver == "auto":
-        return "sweep" if shape[0] * shape[1] >= SWEEP_FROM_CELLS else "jacobi"
+        cells = shape[0] * shape[1]
+        return "sweep" if cells >= SWEEP_FROM_CELLS and fires * cells >= SWEEP_FROM_FIRE_CELLS else "jacobi"
     return solver
 
 
-def grouped_solver(moves: tuple, shape: tuple[int, int], solver: str = "auto", max_sweeps: int | None = None,
-                   slots: int | None = 32):
-    """The solver function (contract of :func:`jaxfire.fire.jacobi.solver`) that ``solver`` picks for ``shape``
-    (:func:`choose_solver`); ``slots`` only concerns Jacobi."""
-    if choose_solver(solver, shape) == "sweep":
+def _auto(step, first, burning, cap, moves, max_sweeps, slots):
+    """``solver="auto"`` on one (folded) batch: the solver :func:`choose_solver` picks for its shape."""
+    G, N, H, W = burning.shape
+    return grouped_solver(moves, choose_solver("auto", (H, W), G * N), max_sweeps, slots)(step, first, burning, cap)
+
+
+@functools.lru_cache(maxsize=None)
+def grouped_solver(moves: tuple, solver: str = "auto", max_sweeps: int | None = None, slots: int | None = 32):
+    """The solver function (contract of :func:`jaxfire.fire.jacobi.solver`) named by ``solver`` (one of
+    :data:`SOLVERS`; ``"auto"`` decides per batch, after ``vmap`` folding, by :func:`choose_solver`); ``slots`` only
+    concerns Jacobi."""
+    if solver == "auto":
+        return jacobi.fold_vmap(functools.partial(_auto, moves=moves, max_sweeps=max_sweeps, slots=slots))
+    if choose_solver(solver, (0, 0), 0) == "sweep":
         return sweep.solver(moves, max_sweeps)
     return jacobi.solver(moves, max_sweeps, slots)
 
@@ -81,7 +98,7 @@ def solve(grid: SpreadGrid, ignition, max_minutes, max_sweeps: int | None = None
     H, W = grid.step_minutes.shape[-2:]
     burning = ignition_mask(ignition, (H, W))
     cap = jnp.asarray(max_minutes, jnp.float32).reshape(1, 1)
-    run = grouped_solver(grid.moves, (H, W), solver, max_sweeps, slots)
+    run = grouped_solver(grid.moves, solver, max_sweeps, slots)
     times = run(grid.step_minutes[None], grid.first_step_minutes[None], burning[None, None], cap)[0, 0]
     return jnp.where(grid.burnable, times, INF)
 
