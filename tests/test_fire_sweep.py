@@ -129,50 +129,61 @@ def test_no_ignition_and_negative_cap_burn_nothing():
     np.testing.assert_array_equal(ordered, by_jacobi)
 
 
+# One compile each, shared by the batching and NaN tests: a nested vmap of sweeps (grids outside, ignitions and caps
+# inside: folded into one batch by jacobi.fold_vmap, into G and N at once) and single Jacobi fires.
+NESTED_SWEEPS = jax.jit(jax.vmap(jax.vmap(lambda g, i, c: fire.solve(g, i, c, solver="sweep"), in_axes=(None, 0, 0)),
+                                 in_axes=(0, None, None)))
+SINGLE_JACOBI = jax.jit(lambda g, i, c: fire.solve(g, i, c, solver="jacobi"))
+
+
+def small_batch():
+    """Two 20x26 grids (``SpreadGrid`` stacked), five ignition cells and five caps."""
+    land = landscape.synthetic(jax.random.key(5), (20, 26))
+    other = landscape.synthetic(jax.random.key(6), (20, 26))
+    weather = jaxfire.Weather(25.0, 250.0)
+    grids = jax.tree.map(lambda *x: jnp.stack(x), fire.spread_grid(land, weather), fire.spread_grid(other, weather))
+    cells = jnp.asarray(np.argwhere(np.asarray(land.burnable))[::41][:5])
+    return grids, cells, jnp.asarray([30.0, 90.0, 240.0, 480.0, 10.0])
+
+
+def loop_of_single_fires(grids, cells, caps):
+    """``float32[2, 5, H, W]``: every (grid, fire) solved alone by Jacobi."""
+    return np.stack([np.stack([np.asarray(SINGLE_JACOBI(jax.tree.map(lambda x: x[g], grids), cells[i], caps[i]))
+                               for i in range(len(cells))]) for g in range(2)])
+
+
+def test_vmap_over_ignitions_grids_and_caps_equals_a_loop():
+    """Batched sweeps against a loop of single fires (Jacobi's, bit-identical to single sweeps by the tests above:
+    this keeps the compiles down)."""
+    grids, cells, caps = small_batch()
+    batched = np.asarray(NESTED_SWEEPS(grids, cells, caps))
+    assert batched.shape == (2, 5, 20, 26) and np.isfinite(batched).sum() > 100
+    np.testing.assert_array_equal(batched, loop_of_single_fires(grids, cells, caps))
+
+
 def test_nan_cap_and_step_times_match_jacobi():
     """Raw solvers: a NaN cap burns nothing in both (``t <= NaN`` is false).  Public entry points: a traced NaN cap
-    or NaN step times make every time NaN whichever solver runs (:mod:`jaxfire.validation`), never a plausible
-    finite answer; visible ones raise."""
+    or NaN step times make that fire's times NaN whichever solver runs, and only that fire's in a batch
+    (:mod:`jaxfire.validation`), never a plausible finite answer; visible ones raise."""
     _, _, grid, burning, caps, _ = draw(13)
     caps[4] = np.nan
     by_jacobi, ordered, _ = both(grid, burning, caps)
     assert np.isinf(ordered[4]).all()
     np.testing.assert_array_equal(ordered, by_jacobi)
 
-    grid = fire.spread_grid(landscape.synthetic(jax.random.key(13), (12, 14)), jaxfire.Weather(20.0, 200.0))
-    poisoned = grid.replace(step_minutes=grid.step_minutes.at[:, 5:7, 5:7].set(jnp.nan))
-    cells = jnp.asarray([[3, 4], [9, 10]])
+    grids, cells, caps = small_batch()
+    grids = grids.replace(step_minutes=grids.step_minutes.at[1, :, 5:7, 5:7].set(jnp.nan))   # grid 1 poisoned
+    caps = caps.at[2].set(jnp.nan)
+    batched = np.asarray(NESTED_SWEEPS(grids, cells, caps))
+    assert np.isnan(batched[1]).all() and np.isnan(batched[:, 2]).all()
+    assert not np.isnan(batched[0, [0, 1, 3, 4]]).any() and np.isfinite(batched[0]).sum() > 50
+    np.testing.assert_array_equal(batched, loop_of_single_fires(grids, cells, caps))       # NaN where Jacobi's are
+    clean, poisoned = (jax.tree.map(lambda x: x[g], grids) for g in range(2))
     for kind in ("sweep", "jacobi"):
-        run = jax.jit(lambda g, c, kind=kind: fire.solve_many(g, cells, c, solver=kind))
-        assert np.isfinite(np.asarray(run(grid, 300.0))).any(), kind
-        assert np.isnan(np.asarray(run(grid, jnp.float32(np.nan)))).all(), kind
-        assert np.isnan(np.asarray(run(poisoned, 300.0))).all(), kind
-        with pytest.raises(ValueError, match="NaN"):
+        with pytest.raises(ValueError, match="NaN step times"):
             fire.solve_many(poisoned, cells, 300.0, solver=kind)
         with pytest.raises(ValueError, match="max_minutes"):
-            fire.solve_many(grid, cells, float("nan"), solver=kind)
-
-
-def test_vmap_over_ignitions_grids_and_caps_equals_a_loop():
-    """Nested ``vmap`` (grids outside, ignitions and caps inside) folded into one batch of sweeps by
-    :func:`jaxfire.fire.jacobi.fold_vmap` (into ``G`` and ``N`` at once, one compile) against a loop of single
-    fires (Jacobi's, bit-identical to single sweeps by the tests above: this keeps the compiles down)."""
-    land = landscape.synthetic(jax.random.key(5), (20, 26))
-    other = landscape.synthetic(jax.random.key(6), (20, 26))
-    weather = jaxfire.Weather(25.0, 250.0)
-    grid = fire.spread_grid(land, weather)
-    grids = jax.tree.map(lambda *x: jnp.stack(x), grid, fire.spread_grid(other, weather))
-    cells = jnp.asarray(np.argwhere(np.asarray(land.burnable))[::41][:5])
-    caps = jnp.asarray([30.0, 90.0, 240.0, 480.0, 10.0])
-    swept = jax.jit(jax.vmap(jax.vmap(lambda g, i, c: fire.solve(g, i, c, solver="sweep"), in_axes=(None, 0, 0)),
-                             in_axes=(0, None, None)))
-    single = jax.jit(lambda g, i, c: fire.solve(g, i, c, solver="jacobi"))
-    batched = np.asarray(swept(grids, cells, caps))                     # [2 grids, 5 fires, H, W]
-    assert batched.shape == (2, 5, 20, 26) and np.isfinite(batched).sum() > 100
-    for g in range(2):
-        for i in range(5):
-            np.testing.assert_array_equal(
-                batched[g, i], np.asarray(single(jax.tree.map(lambda x: x[g], grids), cells[i], caps[i])))
+            fire.solve_many(clean, cells, float("nan"), solver=kind)
 
 
 def test_auto_rule_and_bad_names():
@@ -217,9 +228,11 @@ def test_public_api_threads_the_solver():
                        lambda c: fire.arrival_times(land, weather, c, 240.0, solver=k))(cells)}
         single = {"arrival_times": lambda k: fire.arrival_times(land, weather, cells[0], 240.0, solver=k),
                   "solve": lambda k: fire.solve(grid, cells[0], 240.0, solver=k)}
-        cases = [("auto", batches, batch_sweeps), ("auto", single, False)]      # a single fire: Jacobi
+        # Each entry point once with the solver that "auto" does not pick (the name is threaded) and once with "auto".
+        other = "jacobi" if batch_sweeps else "sweep"
+        cases = [("auto", batches, batch_sweeps), (other, batches, not batch_sweeps), ("auto", single, False)]
         if batch_sweeps:
-            cases += [("sweep", batches | single, True), ("jacobi", batches | single, False)]
+            cases.append(("sweep", single, True))
         for kind, entries, sweeps in cases:
             for name, entry in entries.items():
                 traced = str(jax.make_jaxpr(lambda: entry(kind))())
