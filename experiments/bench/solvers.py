@@ -119,7 +119,7 @@ def compare(args, notes: list) -> list[dict]:
                                    f"solver {kind} {n}x{n} ({fires} fires)", notes):
                 calls[kind] = (lambda kind=kind: jax.block_until_ready(
                     jit_solve_many(grid, ignitions, args.max_minutes, solver=kind)))
-        row = {"grid": n, "fires": fires, "auto": fire.choose_solver("auto", (n, n))}
+        row = {"grid": n, "fires": fires, "auto": fire.choose_solver("auto", (n, n), fires)}
         if not calls:
             rows.append(row)
             continue
