@@ -50,7 +50,30 @@ NaN cap gives ``inf`` everywhere, as in Jacobi (``t <= NaN`` is false); the swee
 ignore a NaN step time (the move acts as blocked) where Jacobi's ``minimum`` drops the cell to ``inf``: neither
 is a meaningful answer, which is why validation stops NaN step times first.
 
-MEASURED_TABLE
+Measured on the 2-core development VM while other jobs kept it loaded (load average 7-9, this process got about a
+third of the two cores), so absolute sims/s are several times below an idle machine's and only the ratios carry
+over: ``python -m experiments.throughput --sections solvers --solver-grids 32,50,64,128,256,512 --solver-fires 64
+--repeats 3 --max-seconds 150 --solver-work`` (synthetic ``n x n`` landscape, seed 0, 20 km/h west wind, 8 h cap,
+16 neighbours, crown fire on, 64 fires per batch, both solvers interleaved in one process, medians after
+compilation; arrival times ``array_equal`` at every size):
+
+    grid     Jacobi sims/s  sweep sims/s  sweep/Jacobi  burned  sweeps/fire  active  compile s (J / S)
+    32x32        2759          5024          1.8        0.314      14.1      1.00       3 / 10
+    50x50        1257          1313          1.04       0.103      13.4      1.00       3 / 9
+    64x64         603           530          0.88       0.136      23.0      0.55       4 / 27
+    128x128        97.6         307          3.1        0.075      29.2      0.29       3 / 30
+    256x256        13.8         123          8.9        0.031      34.3      0.11       4 / 39
+    512x512         3.06         56.2       18.3        0.017      37.6      0.060     17 / 57
+
+(active: cells swept / (directional sweeps x grid cells); sweeps/fire counts restarts in larger windows.)  Time per
+batch grows as cells^0.75 for the sweeps against cells^1.27 for Jacobi.  What bounds the sweeps: from 128x128 up the
+fires are small and what grows is the window they end in (their extent is unknown in advance, so most climb to
+64x64 or 128x128 windows and restart there: 38 of 64 fires reached 128x128 windows at 256x256) and the
+``[N, H, W]`` output; at 64x64 most fires (49 of 64) outgrow the first 32x32 window and start again on the whole
+grid, which is the weak spot (0.9-1.5x in three measurements: 1.2x with 16 fires and 1.5x with 256 on branch
+``sweep``'s tiled landscape).  With one or a few fires the line loops are overhead-bound (0.6x for one fire at
+64x64 and 128x128), hence the ``"auto"`` rule's fires x cells threshold
+(:func:`jaxfire.fire.spread.choose_solver`).  Not reached on this machine: the issue's 10,000 sims/s at 50x50.
 """
 from __future__ import annotations
 
