@@ -22,6 +22,8 @@ Sections (``--sections``; the code is in :mod:`experiments.bench`):
    on the same landscapes and the first ``--pyre-fires`` of the same fires, one subprocess per grid: ms per
    simulation, jaxfire's sims/s, their ratio and the burned-cell agreement; skipped with a note when there is no
    reference environment (``--pyretechnics PYTHON``).
+7. ``solvers``: the Jacobi solver against the ordered sweeps on the same fires, side by side per grid
+   (``--solver-grids``), with their ratio (:mod:`experiments.bench.solvers`).
 
 Every time is the median of ``--repeats`` calls after a first (compiling) call; ``CPU busy`` = process CPU time /
 wall / ``os.cpu_count()`` (1.0 = every core busy), ``machine busy`` the same for the whole machine.
@@ -40,10 +42,10 @@ import time
 from pathlib import Path
 
 from experiments import common
-from experiments.bench import compare, measure, pyre_column, report, scaling
+from experiments.bench import compare, measure, pyre_column, report, scaling, solvers
 
 ROOT = Path(__file__).resolve().parents[1]
-SECTIONS = ("grid", "env", "train", "scaling", "baseline", "pyretechnics")
+SECTIONS = ("grid", "env", "train", "scaling", "baseline", "pyretechnics", "solvers")
 FULL = dict(grids="32,64,128,256,512", batches="64,256,1024", repeats=3, num_envs=64, env_grid=50,
             train_grid=24, train_envs=16, train_chunk=10, pqn_envs=128, pqn_chunk=3, scaling_grid=64, scaling_fires=256, baseline_grids="50,100",
             baseline_fires=32)
@@ -144,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pyretechnics_args(p)
     _add_env_and_training_args(p)
     _add_scaling_and_baseline_args(p)
+    solvers.add_args(p)
     common.add_parallel_args(p)
     p.add_argument("--worker", metavar="SPEC", default=None,
                    help="internal: one scaling subprocess (see experiments.bench.scaling)")
@@ -173,6 +176,7 @@ def resolve(args: argparse.Namespace) -> argparse.Namespace:
         measure.train_config(args).validate()
     if "train" in args.sections and "pqn" in args.train_algos:
         measure.train_config(args, "pqn").validate()
+    solvers.resolve(args)
     common.validate_parallel_args(args)
     return args
 
@@ -219,6 +223,8 @@ def run_sections(args: argparse.Namespace, parallel_info: dict) -> dict:
         grids = [measure.baseline_grid(n, args) for n in args.baseline_grids]
         results["baseline"] = [row for rows, _ in grids for row in rows]
         results["baseline_summary"] = [summary for _, summary in grids]
+    if "solvers" in args.sections:
+        results["solvers"] = solvers.compare(args, notes)
     results["total_s"] = time.perf_counter() - start
     results["measurements"] = report.measurements(results)
     return results

@@ -182,3 +182,19 @@ def test_setup_parallel_and_machine_description():
     assert machine["jax"] and machine["jaxlib"] and machine["devices"]
     with pytest.raises(SystemExit):  # the CLI turns the same errors into a usage message
         main(["--coordinator", "127.0.0.1:1234", "--out", "unused"])
+
+
+def test_solvers_section_compares_jacobi_and_sweeps(tmp_path):
+    """``--sections solvers``: both solvers on the same fires, checked identical, side by side with their ratio."""
+    out = tmp_path / "solvers"
+    main(["--sections", "solvers", "--repeats", "1", "--solver-grids", "12", "--solver-fires", "3", "--out", str(out)])
+    saved = json.loads((out / "throughput.json").read_text())
+    (row,) = saved["solvers"]
+    assert row["grid"] == 12 and row["fires"] == 3 and row["identical"] and row["auto"] == "jacobi"
+    assert row["ratio"] == pytest.approx(row["sweep"]["sims_per_s"] / row["jacobi"]["sims_per_s"])
+    assert 0 < row["burned_fraction"] < 1
+    names = {m["name"] for m in saved["measurements"]}
+    assert {"solver jacobi 12x12 3 fires", "solver sweep 12x12 3 fires", "solver sweep/jacobi 12x12 3 fires"} <= names
+    assert "Solvers: Jacobi vs ordered sweeps" in (out / "throughput.md").read_text()
+    with pytest.raises(SystemExit):
+        main(["--sections", "solvers", "--solver-fires", "0", "--out", str(tmp_path / "bad")])

@@ -10,6 +10,7 @@ import itertools
 import numpy as np
 
 from experiments import common
+from experiments.bench import solvers
 from jaxfire.figures import pyplot
 
 
@@ -81,6 +82,7 @@ def measurements(results: dict) -> list[dict]:
             b["sims_per_s"])
         add(f"sharded training, {r['devices']} device(s)", "env steps/s", r["train"]["steps_per_s"])
         add(f"sharded training CPU busy fraction, {r['devices']} device(s)", "fraction", r["train"]["cpu_busy"])
+    solvers.measurements(results.get("solvers", []), add)
     for r in results.get("baseline", []):
         add(f"baseline {r['grid']}x{r['grid']} {r['method'].split(' (')[0]}, {r['fires']} fires", "sims/s",
             r["sims_per_s"])
@@ -204,6 +206,8 @@ def markdown(results: dict) -> str:
         lines += _scaling(results["scaling"])
     if results.get("baseline"):
         lines += _baseline(results["baseline"], results["baseline_summary"])
+    if results.get("solvers"):
+        lines += solvers.markdown(results["solvers"])
     if results.get("notes"):
         lines += ["## Notes", ""] + [f"- {note}" for note in results["notes"]] + [""]
     return "\n".join(lines)

@@ -5,7 +5,9 @@ The package reads as the data flow of one fire:
 * :mod:`~jaxfire.fire.grid`: per-cell surface and crown behaviour under a weather -> step times of every stencil move
   (:func:`spread_grid`), and treated cells cut out of them (:func:`treat_grid`);
 * :mod:`~jaxfire.fire.ignitions`: ignition masks and the one ignition sampler (:func:`sample_ignitions`);
-* :mod:`~jaxfire.fire.jacobi`: the solver of the arrival-time fixed point;
+* :mod:`~jaxfire.fire.jacobi` and :mod:`~jaxfire.fire.sweep`: two solvers of the arrival-time fixed point, the
+  same answer bit for bit (Jacobi whole-grid relaxation; ordered sweeps in windows that follow the fire), picked by
+  ``solver=`` on every solve, ``"auto"`` by grid size (:func:`choose_solver`);
 * :mod:`~jaxfire.fire.spread`: the public solves: :func:`arrival_times`, :func:`solve`, :func:`solve_many` (a batch
   of fires, used everywhere one is needed), :func:`burn_probability`, :func:`expected_burned_fraction`;
 * :mod:`~jaxfire.fire.analysis`: what planners read off solved fires: arrival-time trees, subtree sizes, downstream
@@ -20,10 +22,10 @@ from jaxfire.fire.analysis import (arrival_tree, dpv_from_times, dpv_scores, fir
 from jaxfire.fire.grid import (INF, SpreadGrid, fire_behaviour, move_azimuths, ray_rates, shift, slowness, spread_grid,
                                step_times, treat_grid)
 from jaxfire.fire.ignitions import ignition_mask, sample_ignitions
-from jaxfire.fire.spread import (arrival_times, burn_probability, burned_summary, expected_burned_fraction,
-                                 grid_burn_probability, solve, solve_many)
+from jaxfire.fire.spread import (SOLVERS, arrival_times, burn_probability, burned_summary, choose_solver,
+                                 expected_burned_fraction, grid_burn_probability, solve, solve_many)
 
-__all__ = ["INF", "SpreadGrid", "arrival_times", "arrival_tree", "burn_probability", "burned_summary",
+__all__ = ["INF", "SOLVERS", "SpreadGrid", "arrival_times", "arrival_tree", "burn_probability", "burned_summary", "choose_solver",
            "dpv_from_times", "dpv_scores", "expected_burned_fraction", "fire_behaviour", "fire_type", "grid_burn_probability", "grid_dpv",
            "ignition_mask", "move_azimuths", "planning_maps", "ray_rates", "sample_ignitions", "shift", "slowness", "solve", "solve_many",
            "spread_grid", "step_times", "subtree_sizes", "treat_grid"]
