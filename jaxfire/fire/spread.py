@@ -9,6 +9,10 @@ times of :func:`jaxfire.fire.grid.spread_grid`: the exact fixed point, equal to 
 graph.  The ignited cell burns as a whole cell from t = 0; an ignition on a non-burnable cell ignites the fuel next
 to it but never counts as burned.  :func:`solve_many` is the one batched solve every part of jaxfire uses.
 
+Two solvers reach that fixed point bit for bit: Jacobi sweeps over the whole grid (:mod:`jaxfire.fire.jacobi`) and
+ordered sweeps in windows that follow the fire (:mod:`jaxfire.fire.sweep`); every solve takes ``solver="auto"``
+(default; :func:`choose_solver` states the rule), ``"sweep"`` or ``"jacobi"``.
+
 Bad input (:mod:`jaxfire.validation`): a visible bad weather, cap or ignition raises ``ValueError`` naming it; a
 traced one (inside ``jit``) makes the arrival times and everything computed from them NaN.
 """

@@ -80,7 +80,6 @@ from __future__ import annotations
 import functools
 from typing import NamedTuple
 
-import jax
 import jax.numpy as jnp
 from flax import struct
 from jax import lax
