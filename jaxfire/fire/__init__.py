@@ -6,6 +6,8 @@ The package reads as the data flow of one fire:
   (:func:`spread_grid`), and treated cells cut out of them (:func:`treat_grid`);
 * :mod:`~jaxfire.fire.ignitions`: ignition masks and the one ignition sampler (:func:`sample_ignitions`);
 * :mod:`~jaxfire.fire.jacobi`: the solver of the arrival-time fixed point;
+* :mod:`~jaxfire.fire.incremental`: times after fuel breaks are added, re-solving only what can change
+  (:func:`resolve_many`);
 * :mod:`~jaxfire.fire.spread`: the public solves: :func:`arrival_times`, :func:`solve`, :func:`solve_many` (a batch
   of fires, used everywhere one is needed), :func:`burn_probability`, :func:`expected_burned_fraction`;
 * :mod:`~jaxfire.fire.analysis`: what planners read off solved fires: arrival-time trees, subtree sizes, downstream
@@ -20,10 +22,11 @@ from jaxfire.fire.analysis import (arrival_tree, dpv_from_times, dpv_scores, fir
 from jaxfire.fire.grid import (INF, SpreadGrid, fire_behaviour, move_azimuths, ray_rates, shift, slowness, spread_grid,
                                step_times, treat_grid)
 from jaxfire.fire.ignitions import ignition_mask, sample_ignitions
+from jaxfire.fire.incremental import resolve_many
 from jaxfire.fire.spread import (arrival_times, burn_probability, burned_summary, expected_burned_fraction,
                                  grid_burn_probability, solve, solve_many)
 
 __all__ = ["INF", "SpreadGrid", "arrival_times", "arrival_tree", "burn_probability", "burned_summary",
            "dpv_from_times", "dpv_scores", "expected_burned_fraction", "fire_behaviour", "fire_type", "grid_burn_probability", "grid_dpv",
-           "ignition_mask", "move_azimuths", "planning_maps", "ray_rates", "sample_ignitions", "shift", "slowness", "solve", "solve_many",
+           "ignition_mask", "move_azimuths", "planning_maps", "ray_rates", "resolve_many", "sample_ignitions", "shift", "slowness", "solve", "solve_many",
            "spread_grid", "step_times", "subtree_sizes", "treat_grid"]
