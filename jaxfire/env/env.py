@@ -145,7 +145,9 @@ class FuelBreakEnv(environment.Environment[EnvState, EnvParams]):
                                       state.budget_cells)
         landscape = pools.take(params.pool, state.landscape_index).with_fuel_breaks(treated)
         grid = fire.spread_grid(landscape, state.weather, self.neighbours)
-        _, burned_count = fire.burned_summary(fire.solve_many(grid, state.ignitions, params.max_minutes))
+        # Only what the new cells can change is re-solved; equal to a full solve_many bit for bit.
+        times = fire.resolve_many(grid, state.ignitions, params.max_minutes, state.times, treated & ~state.treated)
+        _, burned_count = fire.burned_summary(times)
         fires = len(state.ignitions)
         # A count of -1 means NaN arrival times (parameters made invalid inside jit, jaxfire.validation): rewards and
         # info become NaN.  The reward gets + 0 (not a select) and info its NaN before any arithmetic, so that valid
@@ -153,7 +155,8 @@ class FuelBreakEnv(environment.Environment[EnvState, EnvParams]):
         invalid = burned_count < 0
         counts = lambda count: nan_if(invalid, count.astype(jnp.float32))  # noqa: E731
         reward = burned_fraction(state.burned_count - burned_count, fires, self.shape) + nan_if(invalid, 0.0)
-        state = state.replace(treated=treated, placed=placed, burned_count=burned_count, time=state.time + 1)
+        state = state.replace(treated=treated, placed=placed, burned_count=burned_count, time=state.time + 1,
+                              times=times)
         cells = counts(burned_count) / jnp.float32(fires)
         info = {"burned_cells": cells, "burned_hectares": cells * landscape.cell_size_m ** 2 / 1e4,
                 "burned_fraction": burned_fraction(counts(burned_count), fires, self.shape),
@@ -164,13 +167,15 @@ class FuelBreakEnv(environment.Environment[EnvState, EnvParams]):
         """Rebuild an episode state from its compact description (e.g. a replay-buffer entry).
 
         The scenario comes back from the bank; the burned counts are not stored, so they are zero (observations do
-        not use them).
+        not use them), and the fires' times are not solved yet (``-inf``): the next step solves them in full.
         """
         bank = jax.tree.map(lambda x: x[landscape_index, scenario_index], params.scenarios)
+        fires = bank.ignitions.shape[-2]
         return EnvState(
             landscape_index=landscape_index, scenario_index=scenario_index, treated=treated,
             ignitions=bank.ignitions, weather=bank.weather, budget_cells=params.budget_cells[landscape_index],
-            placed=placed, burned_count=jnp.int32(0), initial_burned_count=jnp.int32(0), time=0)
+            placed=placed, burned_count=jnp.int32(0), initial_burned_count=jnp.int32(0), time=0,
+            times=jnp.full((fires,) + self.shape, -jnp.inf, jnp.float32))
 
     def is_terminated(self, state: EnvState, params: EnvParams):
         return state.placed >= state.budget_cells

@@ -75,6 +75,8 @@ class EnvState(environment.EnvState):
     placed: jnp.ndarray              # int32 cells treated so far
     burned_count: jnp.ndarray        # int32 burned cells summed over the N fires, now
     initial_burned_count: jnp.ndarray  # int32 the same before any treatment
+    times: jnp.ndarray               # float32[N, H, W] the N fires' arrival times now (-inf: not solved yet), so a
+    #                                  step re-solves only what its new cells change (jaxfire.fire.incremental)
 
     @property
     def burned_fraction(self) -> jnp.ndarray:

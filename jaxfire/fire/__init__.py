@@ -8,6 +8,8 @@ The package reads as the data flow of one fire:
 * :mod:`~jaxfire.fire.jacobi` and :mod:`~jaxfire.fire.sweep`: two solvers of the arrival-time fixed point, the
   same answer bit for bit (Jacobi whole-grid relaxation; ordered sweeps in windows that follow the fire), picked by
   ``solver=`` on every solve, ``"auto"`` by grid size (:func:`choose_solver`);
+* :mod:`~jaxfire.fire.incremental`: times after fuel breaks are added, re-solving only what can change
+  (:func:`resolve_many`; Jacobi warm start);
 * :mod:`~jaxfire.fire.spread`: the public solves: :func:`arrival_times`, :func:`solve`, :func:`solve_many` (a batch
   of fires, used everywhere one is needed), :func:`burn_probability`, :func:`expected_burned_fraction`;
 * :mod:`~jaxfire.fire.analysis`: what planners read off solved fires: arrival-time trees, subtree sizes, downstream
@@ -22,10 +24,12 @@ from jaxfire.fire.analysis import (arrival_tree, dpv_from_times, dpv_scores, fir
 from jaxfire.fire.grid import (INF, SpreadGrid, fire_behaviour, move_azimuths, ray_rates, shift, slowness, spread_grid,
                                step_times, treat_grid)
 from jaxfire.fire.ignitions import ignition_mask, sample_ignitions
+from jaxfire.fire.incremental import resolve_many
 from jaxfire.fire.spread import (SOLVERS, arrival_times, burn_probability, burned_summary, choose_solver,
                                  expected_burned_fraction, grid_burn_probability, solve, solve_many)
 
-__all__ = ["INF", "SOLVERS", "SpreadGrid", "arrival_times", "arrival_tree", "burn_probability", "burned_summary", "choose_solver",
-           "dpv_from_times", "dpv_scores", "expected_burned_fraction", "fire_behaviour", "fire_type", "grid_burn_probability", "grid_dpv",
-           "ignition_mask", "move_azimuths", "planning_maps", "ray_rates", "sample_ignitions", "shift", "slowness", "solve", "solve_many",
-           "spread_grid", "step_times", "subtree_sizes", "treat_grid"]
+__all__ = ["INF", "SOLVERS", "SpreadGrid", "arrival_times", "arrival_tree", "burn_probability", "burned_summary",
+           "choose_solver", "dpv_from_times", "dpv_scores", "expected_burned_fraction", "fire_behaviour", "fire_type",
+           "grid_burn_probability", "grid_dpv", "ignition_mask", "move_azimuths", "planning_maps", "ray_rates",
+           "resolve_many", "sample_ignitions", "shift", "slowness", "solve", "solve_many", "spread_grid", "step_times",
+           "subtree_sizes", "treat_grid"]

@@ -3,7 +3,9 @@
 Conventions and signature as in :mod:`jaxfire.planners.base`.  Greedy optimises the burned area of its planning
 fires themselves, so judge it on held-out ignitions; an ignition is a point source, so greedy gains nothing from
 treating ignition cells.  The landscape's step times are computed once and treated cells cut out of them
-(:func:`jaxfire.fire.treat_grid`), so no Rothermel computation is repeated per candidate plan.
+(:func:`jaxfire.fire.treat_grid`), so no Rothermel computation is repeated per candidate plan, and a candidate's
+fires are re-solved from the round's times only where its cell can change them
+(:func:`jaxfire.fire.resolve_many`, exact); the chosen candidate's times carry to the next round.
 """
 from __future__ import annotations
 
@@ -30,20 +32,26 @@ def greedy_search(grid: SpreadGrid, burnable, ignitions, budget_cells, tie_key, 
     H, W = burnable.shape
     K = min(candidates, H * W)
 
-    def burned_fraction(treated):
-        return jnp.isfinite(fire.solve_many(fire.treat_grid(grid, burnable, treated), ignitions, max_minutes)).mean()
+    def evaluate(times, treated, cell):  # burned fraction and times with one more cell, re-solving what it changes
+        added = (jnp.arange(H * W) == cell).reshape(H, W)
+        times = fire.resolve_many(fire.treat_grid(grid, burnable, treated | added), ignitions, max_minutes, times,
+                                  added)
+        return jnp.isfinite(times).mean(), times
 
-    def add_one(round_, rank):
+    def add_one(round_, carry):
+        rank, times = carry  # times: the planning fires on the landscape treated so far
         treated = rank < H * W
-        score = fire.grid_dpv(fire.treat_grid(grid, burnable, treated), ignitions, max_minutes)
+        score = fire.dpv_from_times(fire.treat_grid(grid, burnable, treated), ignitions, times)
         open_cells = burnable & ~treated
         cells = order(score, open_cells, tie_key)[:K]
-        masks = treated | (jnp.arange(H * W) == cells[:, None]).reshape(K, H, W)
         valid = open_cells.ravel()[cells]
-        best = jnp.argmin(jnp.where(valid, jax.vmap(burned_fraction)(masks), INF))
-        return rank.ravel().at[cells[best]].min(jnp.where(valid[best], round_, H * W)).reshape(H, W)
+        fractions, candidate_times = jax.vmap(evaluate, in_axes=(None, None, 0))(times, treated, cells)
+        best = jnp.argmin(jnp.where(valid, fractions, INF))
+        rank = rank.ravel().at[cells[best]].min(jnp.where(valid[best], round_, H * W)).reshape(H, W)
+        return rank, jnp.where(valid[best], candidate_times[best], times)
 
-    return lax.fori_loop(0, budget_cells, add_one, jnp.full((H, W), H * W, jnp.int32))
+    start = fire.solve_many(fire.treat_grid(grid, burnable, jnp.zeros_like(burnable)), ignitions, max_minutes)
+    return lax.fori_loop(0, budget_cells, add_one, (jnp.full((H, W), H * W, jnp.int32), start))[0]
 
 
 @validated
