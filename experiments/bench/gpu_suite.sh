@@ -29,11 +29,11 @@ fi
 (nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true) 2>&1 | log
 $PY -c "import jax; print('jax', jax.__version__, jax.devices())" 2>&1 | log
 
-timeout $((200 * T)) $PY -m experiments.throughput --sections solvers $SOLVER --repeats 2 --max-seconds 30 \
+timeout $((190 * T)) $PY -m experiments.throughput --sections solvers $SOLVER --repeats 2 --max-seconds 30 \
   --out "$OUT/solvers" 2>&1 | log
-timeout $((200 * T)) $PY -m experiments.throughput --sections grid $GRID --repeats 2 --max-seconds 20 \
+timeout $((190 * T)) $PY -m experiments.throughput --sections grid $GRID --repeats 2 --max-seconds 20 \
   --out "$OUT/spread" 2>&1 | log
-timeout $((170 * T)) $PY -m experiments.throughput --sections env,train $STEPS $TRAIN --repeats 2 \
+timeout $((160 * T)) $PY -m experiments.throughput --sections env,train $STEPS $TRAIN --repeats 2 \
   --out "$OUT/training" 2>&1 | log
 # The device tool brings back at most 8 files: the figures are dropped (--compare draws the merged one).
 [ "${KEEP_FIGURES:-0}" = 1 ] || rm -f "$OUT"/*/throughput.png
