@@ -189,10 +189,12 @@ def test_nan_cap_and_step_times_match_jacobi():
 def test_auto_rule_and_bad_names():
     assert fire.SOLVERS == ("auto", "sweep", "jacobi")
     assert (spread.SWEEP_FROM_CELLS, spread.SWEEP_FROM_FIRE_CELLS) == (32 * 32, 1 << 16)
-    auto = functools.partial(fire.choose_solver, "auto")
+    auto = functools.partial(fire.choose_solver, "auto", platform="cpu")
     assert auto((31, 33), 10 ** 6) == "jacobi" and auto((32, 32), 63) == "jacobi" and auto((32, 32), 64) == "sweep"
     assert auto((64, 64), 15) == "jacobi" and auto((64, 64), 16) == "sweep" and auto((128, 128), 4) == "sweep"
     assert auto((256, 256), 1) == "sweep" and auto((16, 4096), 1) == "sweep"
+    assert fire.choose_solver("auto", (512, 512), 1024, platform="gpu") == "jacobi"  # sweeps lose on GPUs
+    assert fire.choose_solver("auto", (64, 64), 64) == fire.choose_solver("auto", (64, 64), 64, jax.default_backend())
     assert fire.choose_solver("jacobi", (512, 512), 99) == "jacobi"
     assert fire.choose_solver("sweep", (8, 8), 1) == "sweep"
     land = landscape.synthetic(jax.random.key(7), (12, 12))
