@@ -51,7 +51,7 @@ def bench_env(calls: int, envs: int = 64, side: int = 50, fires: int = 32, warmu
             keys = jax.random.split(jax.random.key(100 + t), envs)
             action = act(jax.random.key(t), state)
             start = time.perf_counter()
-            _, state, reward, done, _ = step(keys, state, action, params)
+            _, state, reward, *_ = step(keys, state, action, params)
             reward.block_until_ready()
             times.append(time.perf_counter() - start)
         median = float(np.median(times[warmup:]))
