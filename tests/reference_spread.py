@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+CORNER_SHARE = 1.0 / 3.0  # length share of the faster corner cell of a step through a grid corner
+
 MOVE_SETS = {
     8: [(0, 1), (1, 1)],
     16: [(0, 1), (1, 1), (1, 2)],
@@ -115,11 +117,21 @@ def arrival_times(R, e, heading_deg, slope_deg, aspect_deg, burnable, ignitions,
             if any(0 <= r + a < H and 0 <= c + b < W and 0 <= r + x < H and 0 <= c + y < W
                    and not burnable[r + a, c + b] and not burnable[r + x, c + y] for (a, b), (x, y) in pairs):
                 continue
+            s = slow[(dr, dc)]
+            share = {}  # a corner cell takes CORNER_SHARE of the two crossed cells meeting at its corner
+            for (a, b), (x, y) in pairs:
+                meet = [k for k, (p, q, _) in enumerate(crossed) if p in (a, x) and q in (b, y)]
+                for k in meet:
+                    share[k] = CORNER_SHARE
             cost = 0.0
-            for a, b, frac in crossed:
+            for k, (a, b, frac) in enumerate(crossed):
                 if (a, b) == (0, 0) and (r, c) in ignited:
                     continue  # the ignited cell burns as a whole from t = 0
-                cost += frac * slow[(dr, dc)][r + a, c + b]
+                cost += frac * (1 - share.get(k, 0.0)) * s[r + a, c + b]
+            for (a, b), (x, y) in pairs:  # via the faster of the two corner cells
+                meet = sum(f for p, q, f in crossed if p in (a, x) and q in (b, y)
+                           and not ((p, q) == (0, 0) and (r, c) in ignited))  # the ignited cell's share is free
+                cost += CORNER_SHARE * meet * min(s[r + a, c + b], s[r + x, c + y])
             cost *= cell_size_m * math.hypot(dr, dc)
             if t + cost < T[i, j]:
                 T[i, j] = t + cost

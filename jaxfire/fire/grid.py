@@ -9,9 +9,20 @@ plane the ray rate at angle ``psi`` from the heading is ``r(psi) = R_head (1 - e
 direction ``theta`` covers ``l * stretch(theta)`` metres of ground on a slope, so a cell's *slowness*
 (minutes per map metre) in that direction is ``stretch(theta) / r(psi(theta))``.  The travel time of a stencil
 step is the sum over the cells the step passes through of (length inside that cell x that cell's slowness), so a
-fast cell cannot jump a strip of slow or non-burnable fuel.  A diagonal step is blocked when both cells at the
-corner it passes are non-burnable; a step crossing a non-burnable cell is blocked.  Steps out of an ignited cell
-(``first_step_minutes``) are charged only for the part outside it: the ignited cell burns whole from t = 0.
+fast cell cannot jump a strip of slow or non-burnable fuel.  A step crossing a non-burnable cell is blocked.
+
+Corners.  A step that passes exactly through a grid corner (every diagonal step; the (1, 3) steps of the 32
+stencil) is also charged to the faster of the two cells touching that corner: that cell takes ``CORNER_SHARE``
+(1/3) of the length of the two crossed cells meeting there, which keep the rest.  The level set of pyretechnics
+updates each cell from its four edge neighbours only, so its front cannot pass from one cell to a diagonal
+neighbour without crossing one of the two corner cells; charging the step to its two end cells alone let a fire
+run along a corner-touching chain of fast cells (or leak through the corner between two slow cells) 2-5 times
+faster than pyretechnics, which over-burned fuel mosaics (``tests/test_fire_corners.py``, fixture
+``tests/data/pyretechnics_corners.json``).  1/3 is fitted to pyretechnics' diagonal-chain runs (0.26-0.31) and
+its mosaic burned areas.  In uniform fuel the step time is unchanged; both corner cells non-burnable make the
+step infinite, i.e. a diagonal line of non-burnable cells blocks the fire, as in pyretechnics.  Steps out of an
+ignited cell (``first_step_minutes``) are charged only for the part outside it: the ignited cell burns whole
+from t = 0.
 
 Crown fire (:mod:`jaxfire.crown`, on by default, ``crown_fire=False`` to switch it off): where the canopy lets a
 front crown, a cell's ray rate is its crown ellipse's in the narrow cone of directions whose front crowns
@@ -36,6 +47,7 @@ from jaxfire.validation import validated
 from jaxfire.weather import Weather
 
 INF = jnp.inf
+CORNER_SHARE = 1.0 / 3.0  # length share of a corner cell, see the module doc
 
 
 @struct.dataclass
@@ -48,12 +60,17 @@ class SpreadGrid:
       first_step_minutes: ``float32[M, H, W]`` the same when the source cell is an ignited (burning) cell: the
         part of the step inside the source cell is free.
       burnable: ``bool[H, W]`` cells whose fuel burns.
+      corner_minutes: ``float32[K, 2, 2, H, W]`` for the ``K`` moves that pass through a grid corner (in stencil
+        order), the step time charged via each of the corner's two cells (axis 1) as ``(full, first step)``
+        (axis 2); ``step_minutes`` / ``first_step_minutes`` of such a move are their minimum over axis 1.  Kept so
+        that :func:`treat_grid` can re-route a step whose faster corner cell is treated.
       moves: the stencil (static).
     """
 
     step_minutes: jnp.ndarray
     first_step_minutes: jnp.ndarray
     burnable: jnp.ndarray
+    corner_minutes: jnp.ndarray
     moves: tuple = struct.field(pytree_node=False)
 
 
@@ -176,18 +193,44 @@ def step_times(behaviour: rothermel.SurfaceFire, landscape: Landscape, neighbour
     unless ``None``, crown fire behaviour ``crown_fire`` (``[H, W]``, see :func:`ray_rates`)."""
     moves = stencil.moves(neighbours)
     slow = slowness(behaviour, landscape.slope_deg, landscape.aspect_deg, move_azimuths(moves), crown_fire)
-    barrier = ~landscape.burnable
-    full, first = [], []
+    full, first, corner = [], [], []
     for m, s in zip(moves, slow):
         # Value at the destination (i, j) of the crossed cell at offset (r, c) from the source (i - dr, j - dc).
-        parts = [frac * shift(s, m.dr - r, m.dc - c, INF) for r, c, frac in m.crossed]
-        blocked = jnp.zeros_like(barrier)
-        for (r1, c1), (r2, c2) in m.corners:
-            blocked |= shift(barrier, m.dr - r1, m.dc - c1, False) & shift(barrier, m.dr - r2, m.dc - c2, False)
+        at = lambda r, c: shift(s, m.dr - r, m.dc - c, INF)  # noqa: E731
         scale = landscape.cell_size_m * m.length
-        full.append(jnp.where(blocked, INF, scale * sum(parts)))
-        first.append(jnp.where(blocked, INF, scale * sum(parts[1:])))
-    return SpreadGrid(jnp.stack(full), jnp.stack(first), landscape.burnable, moves)
+        if not m.corners:
+            parts = [frac * at(r, c) for r, c, frac in m.crossed]
+            full.append(scale * sum(parts))
+            first.append(scale * sum(parts[1:]))
+            continue
+        fracs, corner_frac, corner_first = corner_geometry(m)
+        parts = [frac * at(r, c) for (r, c, _), frac in zip(m.crossed, fracs)]
+        via = []
+        for cell in m.corners[0]:   # via either cell touching the corner (non-burnable: inf)
+            via.append((scale * (sum(parts) + corner_frac * at(*cell)),
+                        scale * (sum(parts[1:]) + corner_first * at(*cell))))
+        corner.append(jnp.stack([jnp.stack(v) for v in via]))
+        full.append(jnp.minimum(via[0][0], via[1][0]))
+        first.append(jnp.minimum(via[0][1], via[1][1]))
+    corner = jnp.stack(corner) if corner else jnp.zeros((0, 2, 2) + full[0].shape, full[0].dtype)
+    return SpreadGrid(jnp.stack(full), jnp.stack(first), landscape.burnable, corner, moves)
+
+
+def corner_geometry(move) -> tuple[list, float, float]:
+    """``(fractions, corner_fraction, first_corner_fraction)`` of a move through one grid corner (see the module
+    doc): the length fractions of its crossed cells once the corner cell has taken its share (the two crossed cells
+    meeting at the corner keep ``1 - CORNER_SHARE`` of theirs), the corner cell's fraction, and the latter for a
+    step out of an ignited cell (the share taken from the source, which burns whole, is not charged: in uniform
+    fuel every step time, first steps included, is the same as without the corner rule)."""
+    if len(move.corners) != 1:
+        raise ValueError(f"move {move.dr, move.dc} passes through {len(move.corners)} corners; one is supported")
+    (a, b) = move.corners[0]
+    rows, cols = {a[0], b[0]}, {a[1], b[1]}
+    meet = [k for k, (r, c, _) in enumerate(move.crossed) if r in rows and c in cols]
+    assert len(meet) == 2, move
+    fractions = [frac * (1 - CORNER_SHARE) if k in meet else frac for k, (_, _, frac) in enumerate(move.crossed)]
+    return (fractions, CORNER_SHARE * sum(move.crossed[k][2] for k in meet),
+            CORNER_SHARE * sum(move.crossed[k][2] for k in meet if k > 0))
 
 
 def move_azimuths(moves) -> np.ndarray:
@@ -214,16 +257,22 @@ def spread_grid(landscape: Landscape, weather: Weather, neighbours: int = 16, cr
 def treat_grid(grid: SpreadGrid, burnable, treated) -> SpreadGrid:
     """The step times after treating the cells ``treated`` (``bool[H, W]``) of a landscape whose fuel mask is
     ``burnable``: equal to ``spread_grid(landscape.with_fuel_breaks(treated), ...)`` computed from
-    ``grid = spread_grid(landscape, ...)`` by blocking every step that crosses a treated cell or passes
-    between two non-burnable corner cells (the rules of :func:`step_times`)."""
-    barrier = ~burnable | treated
-    step, first = [], []
+    ``grid = spread_grid(landscape, ...)`` by blocking every step that crosses a treated cell and re-routing a step
+    through a grid corner via the other corner cell where one is treated (blocked where both are treated or
+    non-burnable: the rules of :func:`step_times`)."""
+    step, first, corner, k = [], [], [], 0
     for m, full, from_fire in zip(grid.moves, grid.step_minutes, grid.first_step_minutes):
         crossed = [shift(treated, m.dr - r, m.dc - c, False) for r, c, _ in m.crossed]  # [0] is the source
-        cut = functools.reduce(jnp.logical_or, crossed[1:] + [
-            shift(barrier, m.dr - r1, m.dc - c1, False) & shift(barrier, m.dr - r2, m.dc - c2, False)
-            for (r1, c1), (r2, c2) in m.corners])
+        cut = functools.reduce(jnp.logical_or, crossed[1:])
+        if m.corners:  # re-route through the other corner cell where one is treated (both: blocked)
+            via = grid.corner_minutes[k]
+            k += 1
+            open_ = [~shift(treated, m.dr - r, m.dc - c, False) for r, c in m.corners[0]]
+            via = jnp.stack([jnp.where(open_[0], via[0], INF), jnp.where(open_[1], via[1], INF)])
+            corner.append(via)
+            full, from_fire = jnp.minimum(via[0, 0], via[1, 0]), jnp.minimum(via[0, 1], via[1, 1])
         step.append(jnp.where(cut | crossed[0], INF, full))
         first.append(jnp.where(cut, INF, from_fire))  # the first step is not charged for its source cell
     return grid.replace(step_minutes=jnp.stack(step), first_step_minutes=jnp.stack(first),
+                        corner_minutes=jnp.stack(corner) if corner else grid.corner_minutes,
                         burnable=burnable & ~treated)
