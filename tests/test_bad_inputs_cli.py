@@ -102,6 +102,7 @@ def test_resume_refuses_bad_runs(tmp_path, capsys, change, flags, message):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_diverging_run_stops_naming_the_update_and_keeps_the_old_run(existing_run, capsys):
     """A learning rate of 1e30 is a legal number but sends the parameters to inf/NaN in the first chunk: training
     stops with status 1 naming the chunk, nothing non-finite is checkpointed, and the run being overwritten comes

@@ -64,6 +64,7 @@ def test_network_works_on_any_grid_size():
     assert net.apply(params, jnp.zeros((3, 20, 31, 13))).shape == (3, 20, 31)
 
 
+@pytest.mark.slow
 def test_training_takes_only_valid_actions_and_seeds_differ():
     config = dqn.DQNConfig(**TINY)
     learner = dqn.build(config)
@@ -111,6 +112,7 @@ def single_cell_gains(land, params) -> np.ndarray:
     return np.where(np.asarray(land.burnable), gains, -np.inf)
 
 
+@pytest.mark.slow
 def test_probe_learns_the_known_best_cell():
     """Budget 1, ignitions only west of the wall: only cells at the neck cut the fires off the east half (the neck
     and its two neighbours in the corridor row gain ~40x any other cell); DQN must pick a near-best one."""
@@ -138,6 +140,7 @@ def test_probe_learns_the_known_best_cell():
         f"placed {np.argwhere(placed).tolist()} (gain {gains[placed][0]:.3f}); best gain {gains.max():.3f}"
 
 
+@pytest.mark.slow
 def test_demonstrations_replay_the_baseline_plan_and_pretraining_imitates_it():
     config = dqn.DQNConfig(**{**TINY, "buffer_per_env": 64}, demo_baseline="dpv", demo_steps=40,
                            pretrain_steps=300, learning_rate=1e-3, planning_ignitions=16)
@@ -178,6 +181,7 @@ def test_bad_demonstration_settings_are_named():
         dqn.DQNConfig(demo_baseline="dpv").validate()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("budget_cells, variant", [
     (1, dict(double=True)), (2, dict(double=False, target_period=10)),
     pytest.param(2, dict(double=True, gradient_steps=2), marks=pytest.mark.slow)])

@@ -111,6 +111,7 @@ def test_no_planning_channels():
         FuelBreakEnv(SHAPE, planning_ignitions=-1)
 
 
+@pytest.mark.slow
 def test_same_key_same_episode_and_batched_equals_looped(setup):
     env, params, step, reset = setup
     keys = jax.random.split(jax.random.key(7), 4)
@@ -126,6 +127,7 @@ def test_same_key_same_episode_and_batched_equals_looped(setup):
         np.testing.assert_array_equal(np.asarray(batched[1].treated[i]), np.asarray(single[1].treated))
 
 
+@pytest.mark.slow
 def test_log_wrapper_and_multi_cell_steps():
     env = FuelBreakEnv(SHAPE, ignitions_per_evaluation=4, cells_per_step=3)
     params = env.make_params(jax.random.key(0), landscape.synthetic(jax.random.key(2), SHAPE), budget_fraction=0.03,

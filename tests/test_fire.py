@@ -139,6 +139,7 @@ def test_fuel_breaks_never_make_fire_earlier():
     assert np.isfinite(after).sum() < np.isfinite(before).sum()
 
 
+@pytest.mark.slow
 def test_batched_equals_looped_and_per_fire_weather():
     land = landscape.synthetic(jax.random.key(3), (24, 24))
     cells = np.argwhere(np.asarray(land.burnable))[::37][:5]

@@ -119,7 +119,11 @@ def recorded():
     return dict(np.load(GOLDEN))
 
 
-@pytest.mark.parametrize("part", list(PARTS.values()), ids=list(PARTS))
+SLOW_PARTS = ("planners", "dqn_run")  # minutes each on 2 cores: `make test-all` checks them
+
+
+@pytest.mark.parametrize("part", [pytest.param(part, marks=pytest.mark.slow) if name in SLOW_PARTS else part
+                                  for name, part in PARTS.items()], ids=list(PARTS))
 def test_behaviour_unchanged(recorded, part):
     now = {name: np.asarray(value) for name, value in part().items()}
     expected = {name: value for name, value in recorded.items() if name in now}

@@ -93,6 +93,7 @@ def test_nan_in_nan_out():
         fire.resolve_many(treated_grid, ignitions, float("nan"), times, added)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cells_per_step", [1, 3])
 def test_env_episodes_equal_full_solves(cells_per_step):
     """Whole random episodes of a batch of environments: every reward and burned count equals the full solve's."""

@@ -17,7 +17,9 @@ from jaxfire.agents.networks import epsilon_greedy, make_network, masked_argmax
 from jaxfire.env import Channel
 from jaxfire.weather import Weather
 from probes import first_state_q, optimal_first_q, probe
-from test_train_dqn import persistent_compilation_cache, records, saved_state  # noqa: F401 (a fixture)
+from test_train_dqn import records, saved_state
+
+pytestmark = pytest.mark.usefixtures("persistent_compilation_cache")
 
 TINY = dict(landscape_side=12, num_landscapes=4, ignitions_per_evaluation=4, scenarios_per_landscape=2, num_envs=4,
             rollout_steps=8, minibatches=4, features=(8, 8), dilations=(1, 2), total_updates=2, planning_ignitions=8)
@@ -98,6 +100,7 @@ def test_rollouts_take_only_valid_actions_exploring_or_not(tiny_learner):
         assert int(episodes["episodes"]) > 0 and not np.asarray(steps.demo).any()
 
 
+@pytest.mark.slow
 def test_make_train_vmaps_over_seeds():
     config = PQNConfig(**TINY)
     out = jax.jit(jax.vmap(algorithms.make_train(config)))(jax.random.split(jax.random.key(0), 2))
@@ -108,6 +111,7 @@ def test_make_train_vmaps_over_seeds():
     assert (metrics["episodes"] > 0).all() and (metrics["epsilon"][:, 0] == config.epsilon_start).all()
 
 
+@pytest.mark.slow
 def test_demonstrations_replay_the_planners_plan_and_pretraining_imitates_it():
     config = PQNConfig(**{**TINY, "num_envs": 2, "minibatches": 2, "planning_ignitions": 16}, demo_baseline="dpv",
                        demo_steps=10, pretrain_steps=2 * 150, learning_rate=1e-3)
@@ -179,6 +183,7 @@ def pqn_run(tmp_path_factory):
     return runs / "a", summary
 
 
+@pytest.mark.slow
 def test_cli_runs_pqn_and_records_the_algorithm(pqn_run):
     run_dir, summary = pqn_run
     saved = json.loads((run_dir / "config.json").read_text())
@@ -194,6 +199,7 @@ def test_cli_runs_pqn_and_records_the_algorithm(pqn_run):
     assert set(train_dqn.METHODS) <= set(summary["evaluation"])
 
 
+@pytest.mark.slow
 def test_a_killed_pqn_run_resumes_bit_identical_to_an_uninterrupted_one(pqn_run, tmp_path):
     run_dir, summary = pqn_run
     killed = tmp_path / "killed"   # as if killed after logging update 6, before its checkpoint
@@ -208,6 +214,7 @@ def test_a_killed_pqn_run_resumes_bit_identical_to_an_uninterrupted_one(pqn_run,
            [{k: v for k, v in r.items() if k not in timing} for r in records(run_dir)]
 
 
+@pytest.mark.slow
 def test_load_policy_of_a_pqn_run_places_the_budget_on_a_twice_larger_grid(pqn_run):
     policy = load_policy(pqn_run[0])
     assert policy.network.norm and policy.config.landscape_side == 12
@@ -217,6 +224,7 @@ def test_load_policy_of_a_pqn_run_places_the_budget_on_a_twice_larger_grid(pqn_r
     assert plan.shape == (24, 24) and plan.sum() == budget and not (plan & ~np.asarray(land.burnable)).any()
 
 
+@pytest.mark.slow
 def test_cli_rejects_the_other_algorithms_flags_and_a_resume_as_another_algorithm(pqn_run, tmp_path, capsys):
     with pytest.raises(SystemExit):
         train_dqn.main([*CLI, "--batch-size", "8", "--runs-dir", str(tmp_path), "--name", "x"])

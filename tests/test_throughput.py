@@ -24,6 +24,7 @@ TINY = ["--quick", "--scaling", "1", "--repeats", "1", "--grids", "12", "--batch
         "--sections", "grid,env,scaling,baseline"]  # training runs in the scaling subprocess (saves a compile)
 
 
+@pytest.mark.slow
 def test_quick_run_writes_json_markdown_and_plot(tmp_path):
     out = tmp_path / "t"
     result = main(TINY + ["--out", str(out)])

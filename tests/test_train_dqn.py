@@ -127,6 +127,7 @@ def test_a_killed_run_resumes_bit_identical_to_an_uninterrupted_one(uninterrupte
            [{k: v for k, v in r.items() if k not in timing} for r in records(uninterrupted)]
 
 
+@pytest.mark.slow
 def test_existing_runs_are_neither_overwritten_nor_resumed_with_other_flags(tmp_path, capsys):
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / "notes.txt").write_text("keep me")
@@ -147,6 +148,7 @@ def test_load_policy_places_the_budget_on_another_grid_size(uninterrupted):
     assert plan.shape == (20, 20) and plan.sum() == 7 and not (plan & ~np.asarray(land.burnable)).any()
 
 
+@pytest.mark.slow
 def test_training_with_demonstrations_raises_no_nan_and_ends_finite(tmp_path):
     previous = jax.config.jax_debug_nans
     jax.config.update("jax_debug_nans", True)
@@ -161,6 +163,7 @@ def test_training_with_demonstrations_raises_no_nan_and_ends_finite(tmp_path):
     assert first["update"] == 0 and set(train_dqn.METHODS) <= set(first["eval"])
 
 
+@pytest.mark.slow
 def test_two_cpu_devices_train_the_same_agent(uninterrupted, tmp_path):
     """``--cpu-devices 2`` (a fresh process: the device count is fixed when JAX starts) splits the environments over
     two host devices; the parameters equal the one-device run's up to floating-point reduction order."""
