@@ -4,8 +4,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from jax import lax
 
+from experiments.bench.incremental import previous_greedy_search  # the plain implementation, every candidate re-solved
 from jaxfire import fire, landscape
 from jaxfire.fire import INF, jacobi
 from jaxfire.weather import Weather
@@ -127,29 +127,6 @@ def test_env_episodes_equal_full_solves(cells_per_step):
         if bool(done.all()):
             break
     assert bool(done.all())
-
-
-def previous_greedy_search(grid, burnable, ignitions, budget_cells, tie_key, max_minutes=480.0, candidates=32):
-    """greedy_search before incremental re-solves (every candidate solved from scratch), for comparison."""
-    from jaxfire.planners.base import order
-
-    H, W = burnable.shape
-    K = min(candidates, H * W)
-
-    def burned(treated):
-        return jnp.isfinite(fire.solve_many(fire.treat_grid(grid, burnable, treated), ignitions, max_minutes)).mean()
-
-    def add_one(round_, rank):
-        treated = rank < H * W
-        score = fire.grid_dpv(fire.treat_grid(grid, burnable, treated), ignitions, max_minutes)
-        open_cells = burnable & ~treated
-        cells = order(score, open_cells, tie_key)[:K]
-        masks = treated | (jnp.arange(H * W) == cells[:, None]).reshape(K, H, W)
-        valid = open_cells.ravel()[cells]
-        best = jnp.argmin(jnp.where(valid, jax.vmap(burned)(masks), INF))
-        return rank.ravel().at[cells[best]].min(jnp.where(valid[best], round_, H * W)).reshape(H, W)
-
-    return lax.fori_loop(0, budget_cells, add_one, jnp.full((H, W), H * W, jnp.int32))
 
 
 def test_greedy_plans_unchanged():
