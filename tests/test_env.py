@@ -102,6 +102,7 @@ def test_planning_maps_on_a_strip_by_hand():
     np.testing.assert_allclose(maps[0, :, 1], np.array([0, 5, 4, 3, 2, 1]) / 5)
 
 
+@pytest.mark.slow
 def test_no_planning_channels():
     env = FuelBreakEnv(SHAPE, ignitions_per_evaluation=2, planning_ignitions=0)
     params = env.make_params(jax.random.key(0), landscape.synthetic(jax.random.key(2), SHAPE), scenarios_per_landscape=1)
@@ -141,6 +142,7 @@ def test_log_wrapper_and_multi_cell_steps():
     assert "returned_episode_returns" in info
 
 
+@pytest.mark.slow
 def test_ignition_probability_map_and_directional_wind():
     env = FuelBreakEnv(SHAPE, ignitions_per_evaluation=5)
     land = landscape.synthetic(jax.random.key(4), SHAPE, roads=0, rivers=0, lakes=0)

@@ -11,6 +11,7 @@ TINY = ["--grid", "14", "--num-landscapes", "4", "--max-landscapes", "1", "--bud
         "--methods", "random,dpv", "--eval-ignitions", "24", "--plan-ignitions", "8", "--max-minutes", "240"]
 
 
+@pytest.mark.slow
 def test_evaluate_writes_tables_and_figures(tmp_path):
     out = tmp_path / "eval"
     result = evaluate.main(TINY + ["--out", str(out)])

@@ -71,7 +71,8 @@ def both(grid, burning, caps):
     return np.asarray(run_jacobi(*args))[0], np.asarray(times), np.asarray(stats)
 
 
-@pytest.mark.parametrize("neighbours,seeds", [(8, range(0, 3)), (16, range(10, 16)), (32, range(30, 32))])
+@pytest.mark.parametrize("neighbours,seeds", [(8, range(0, 3)), (16, range(10, 16)),
+                                              pytest.param(32, range(30, 32), marks=pytest.mark.slow)])
 def test_identical_to_jacobi(neighbours, seeds):
     climbed = 0
     for seed in seeds:
@@ -152,6 +153,7 @@ def loop_of_single_fires(grids, cells, caps):
                                for i in range(len(cells))]) for g in range(2)])
 
 
+@pytest.mark.slow
 def test_vmap_over_ignitions_grids_and_caps_equals_a_loop():
     """Batched sweeps against a loop of single fires (Jacobi's, bit-identical to single sweeps by the tests above:
     this keeps the compiles down)."""
@@ -212,6 +214,7 @@ def test_auto_rule_and_bad_names():
             call("dijkstra")
 
 
+@pytest.mark.slow
 def test_public_api_threads_the_solver():
     """``solver=`` reaches the solver from every public entry point, and ``"auto"`` follows :func:`choose_solver` on
     the batch as it runs, ``vmap`` folded in (traced, not compiled: only the sweeps use an optimisation barrier)."""

@@ -119,7 +119,7 @@ def recorded():
     return dict(np.load(GOLDEN))
 
 
-SLOW_PARTS = ("planners", "dqn_run")  # minutes each on 2 cores: `make test-all` checks them
+SLOW_PARTS = ("episode", "planners", "dqn_run")  # 1-2 minutes each on 2 cores: `make test-all` checks them
 
 
 @pytest.mark.parametrize("part", [pytest.param(part, marks=pytest.mark.slow) if name in SLOW_PARTS else part

@@ -129,6 +129,7 @@ def test_env_episodes_equal_full_solves(cells_per_step):
     assert bool(done.all())
 
 
+@pytest.mark.slow
 def test_greedy_plans_unchanged():
     from jaxfire.planners.base import planning_fires
     from jaxfire.planners.greedy import greedy_search

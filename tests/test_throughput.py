@@ -78,7 +78,7 @@ def test_cost_exponent_recovers_a_power_law():
     assert [f["exponent"] for f in fits] == pytest.approx([1.5, 1.5])
 
 
-@pytest.mark.parametrize("max_minutes", [45.0, 480.0])
+@pytest.mark.parametrize("max_minutes", [45.0, pytest.param(480.0, marks=pytest.mark.slow)])
 def test_numpy_baseline_matches_engine(max_minutes):
     landscape = jaxfire.landscape.synthetic(jax.random.key(3), (24, 24))
     grid = fire.spread_grid(landscape, jaxfire.Weather(25.0, 225.0))
