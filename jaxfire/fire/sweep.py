@@ -145,7 +145,8 @@ def _sweep(times, cost, cap, cross, back):
     consecutive lines (which recomputes each line once per move that reads it); and a block is written back one
     iteration later, from the loop state, so that the write does not absorb (and de-vectorise) the relaxation.
     ``where(a < b, a, b)`` is ``min`` without NaN handling (about 30 % faster): times are never NaN given NaN-free
-    step times (see the module docstring, NaN).
+    step times (see the module docstring, NaN).  These pieces share the loop state and are kept in one function
+    because each depends on the layout the others chose; split, the reasons above would be spread over helpers.
     """
     L, S, X = times.shape
     U = _block(L)
