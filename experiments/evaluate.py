@@ -45,7 +45,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                                                       "GeoTIFF or .lcp; needs [geo]) instead")
     p.add_argument("--budgets", type=common.floats, default="0.01,0.02,0.05,0.10",
                    help="budgets as fractions of burnable cells")
-    p.add_argument("--methods", type=common.words, default="random,burn_probability,domirank,dpv,greedy",
+    p.add_argument("--methods", type=common.words, default="random,burn_probability,domirank,dpv,cut_lines,greedy",
                    help="planners to evaluate (no treatment is always included)")
     p.add_argument("--agent", action="append", default=[], metavar="RUN_DIR",
                    help="a trained agent's run folder (repeatable)")

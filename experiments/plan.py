@@ -4,8 +4,10 @@
 (:func:`jaxfire.landscape.raster.read_landscape`).  The whole landscape is planned at full resolution: every method
 plans with its own planning fires, then the same fresh fires (``--fires``, under ``--weather-scenarios`` weather
 draws) burn the untreated landscape and every plan, so the methods are compared paired, with 95 % intervals
-(:mod:`jaxfire.planning`).  The default method is ``iterative_dpv``, the best planner here that scales to any size
-(greedy search places one cell per round and is refused where it would take hours).
+(:mod:`jaxfire.planning`).  The default method is ``cut_lines`` (:mod:`jaxfire.planners.lines`): the best planner
+here, and one that scales to any size (a fuel-break network of row and column segments that cut the planning fires,
+``rounds + 1`` solves of them in all); greedy search places one cell per round and is refused where it would take
+hours.
 
 Outputs in ``--out`` (refused if it exists, unless ``--overwrite``): ``plan.tif`` (uint8 fuel-break mask of the first
 method, 1 = treat, nodata 255 outside the data), ``plan_<method>.tif`` for every other method,
@@ -31,7 +33,7 @@ from jaxfire.env import ScenarioDistribution, draw_weather
 from jaxfire.landscape import raster
 from jaxfire.planners import PLANNERS
 
-DEFAULT_METHOD = "iterative_dpv"
+DEFAULT_METHOD = "cut_lines"
 MAX_GREEDY_SOLVES = 5e6   # fire solves of greedy search (budget x (candidates + 1) x planning fires) allowed
 
 
@@ -123,7 +125,7 @@ def validate(args, stack, cells: int) -> None:
             raise ValueError(message)
     if "greedy" in args.method and cells * 33 * args.plan_fires > MAX_GREEDY_SOLVES:
         raise ValueError(f"greedy places one cell per round: {cells} cells x 33 solves x {args.plan_fires} fires is "
-                         f"{cells * 33 * args.plan_fires:.2g} fire solves (hours here); use iterative_dpv")
+                         f"{cells * 33 * args.plan_fires:.2g} fire solves (hours here); use cut_lines")
     for run in args.agent:
         if not (Path(run) / "config.json").is_file():
             raise ValueError(f"--agent {run}: not a run folder (no config.json)")

@@ -38,7 +38,7 @@ def landscape_file(tmp_path_factory):
 
 
 ARGS = ["--budget", "0.05", "--fires", "64", "--plan-fires", "16", "--weather-scenarios", "2", "--max-minutes", "120",
-        "--wind-kmh", "15,25", "--wind-spread-deg", "20", "--method", "iterative_dpv,dpv", "--batch", "32"]
+        "--wind-kmh", "15,25", "--wind-spread-deg", "20", "--method", "cut_lines,dpv", "--batch", "32"]
 
 
 def read(path):
@@ -69,7 +69,7 @@ def test_plan_writes_georeferenced_outputs_within_budget_and_reproducibly(landsc
     types = read(out / "fire_type.tif")[0]
     assert set(np.unique(types[stack.valid])) <= {0, 1, 2, 3} and (types[stack.valid & ~burnable] == 0).all()
     saved = json.loads((out / "report.json").read_text())
-    for name in ("none", "iterative_dpv", "dpv"):
+    for name in ("none", "cut_lines", "dpv"):
         assert 0 <= saved["methods"][name]["burned_fraction"] <= 1
     assert saved["methods"]["dpv"]["burned_fraction"] <= saved["methods"]["none"]["burned_fraction"]
     plan.main([str(landscape_file), "--out", str(tmp_path / "b"), *ARGS])
