@@ -25,7 +25,8 @@ now).  Budget left when no cut saves anything (e.g. every fire already cut at it
 cells of highest DPV of the final landscape, so every plan treats exactly ``budget_cells`` cells.
 
 Cost: ``rounds + 1`` solves of the planning fires (as :func:`~jaxfire.planners.iterative_dpv`), plus
-``O(N^2 (H + W))`` arithmetic per cut picked (``N`` planning fires).  Signature and conventions as in
+``O(N^2 (H + W))`` integer arithmetic per round to value every tight cut (``N`` planning fires; a fire's saved
+area leaves the gains once, when a cut stops it) and ``O(H W)`` per cut picked.  Signature and conventions as in
 :mod:`jaxfire.planners.base` (``weather`` may be a batch, :mod:`jaxfire.planners.scoring`); cells ``[row, col]``.
 """
 from __future__ import annotations
@@ -43,6 +44,8 @@ from jaxfire.planners import scoring
 from jaxfire.planners.base import order, planning_fires
 from jaxfire.validation import Range, validated
 from jaxfire.weather import Weather
+
+DRAIN = 8  # fires whose saved area is removed from the cuts' gains at a time, after a cut stops them
 
 
 def crossings(burned, ignition_line) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
@@ -70,36 +73,53 @@ def crossings(burned, ignition_line) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndar
     return top, bottom, saved
 
 
-def best_cut(crossing, weight, opened, remaining) -> tuple:
+def cover_gains(crossing, fires) -> jnp.ndarray:
+    """``int32[N, W]``: the saved area of the fires ``fires`` (``int32[M]`` indices; ``-1`` = none) covered by the
+    tight cut of each fire ``f`` at each column ``c``.
+
+    Fire ``g`` is covered (stopped) by the tight cut of fire ``f`` at column ``c`` when both crossed column ``c``,
+    ``top_f <= top_g`` and ``bottom_g <= bottom_f`` there.  ``O(M N W)``.
+    """
+    top, bottom, saved = crossing
+    g = jnp.maximum(fires, 0)
+    value = jnp.where((fires >= 0)[:, None] & (top[g] <= bottom[g]), saved[g], 0)          # [M, W]
+    covers = (top[:, None] <= top[g][None]) & (bottom[g][None] <= bottom[:, None])          # [f, M, W]
+    return jnp.where(covers & (top <= bottom)[:, None], value[None], 0).sum(1)
+
+
+def best_cut(crossing, gain, opened, remaining) -> tuple:
     """The tight cut of highest gain per treated cell, in one orientation.
 
     Args:
       crossing: ``(top, bottom, saved)`` of :func:`crossings`, each ``[N, W]``.
-      weight: ``float32[N]``, what each fire's saved area counts (0 for fires already cut).
+      gain: ``int32[N, W]``, the area each fire's tight cut at each column saves (:func:`cover_gains` of the fires
+        not cut yet).
       opened: ``bool[H, W]``, the untreated burnable cells.
       remaining: budget cells left; a cut must fit in it.
 
     Returns:
-      ``(score, cells bool[H, W], covered bool[N])``: the best cut's gain per cell (-1 when no cut that fits saves
-      anything), its untreated burnable cells, and the fires it stops.  Fire ``g`` is stopped by the tight cut of
-      fire ``f`` at column ``c`` when ``top_f <= top_g`` and ``bottom_g <= bottom_f`` there; the cut costs the
-      untreated burnable cells of column ``c`` in rows ``[top_f, bottom_f]``.
+      ``(score, cells bool[H, W], (f, c))``: the best cut's gain per cell (-1 when no cut that fits saves
+      anything), its untreated burnable cells (the cut costs those of column ``c`` in rows ``[top_f, bottom_f]``),
+      and which fire's cut at which column it is.
     """
-    top, bottom, saved = crossing
+    top, bottom, _ = crossing
     (N, W), H = top.shape, opened.shape[0]
-    crossed = top <= bottom                                                     # [N, W]
-    covers = (top[:, None] <= top[None]) & (bottom[None] <= bottom[:, None]) & crossed[None]   # [f, g, W]
-    gain = jnp.einsum("fgc,gc->fc", covers.astype(jnp.float32), saved * weight[:, None])
     prefix = jnp.concatenate([jnp.zeros((1, W), jnp.int32), jnp.cumsum(opened, 0, dtype=jnp.int32)])
     column = jnp.arange(W)[None]
     cost = prefix[jnp.clip(bottom + 1, 0, H), column] - prefix[jnp.clip(top, 0, H), column]
-    fits = crossed & (gain > 0) & (cost > 0) & (cost <= remaining)
+    fits = (top <= bottom) & (gain > 0) & (cost > 0) & (cost <= remaining)
     score = jnp.where(fits, gain / jnp.maximum(cost, 1), -1.0)
     best = jnp.argmax(score)
     f, c = best // W, best % W
     rows = jnp.arange(H)[:, None]
     cells = opened & (column == c) & (rows >= top[f, c]) & (rows <= bottom[f, c])
-    return score.ravel()[best], cells, covers[f, :, c]
+    return score.ravel()[best], cells, (f, c)
+
+
+def covered_by(crossing, f, c) -> jnp.ndarray:
+    """``bool[N]``: the fires the tight cut of fire ``f`` at column ``c`` stops (see :func:`cover_gains`)."""
+    top, bottom, _ = crossing
+    return (top[f, c] <= top[:, c]) & (bottom[:, c] <= bottom[f, c]) & (top[:, c] <= bottom[:, c])
 
 
 @functools.partial(jax.jit, static_argnames="rounds")
@@ -124,23 +144,34 @@ def cut_lines_search(grids: SpreadGrid, burnable, ignitions, budget_cells, tie_k
         by_column = crossings(burned, ignitions[:, 1])
         by_row = crossings(burned.transpose(0, 2, 1), ignitions[:, 0])       # rows = columns of the transpose
 
+        orientations = (by_column, by_row)
+        everyone = jnp.arange(ignitions.shape[0], dtype=jnp.int32)
+        gains = tuple(cover_gains(crossing, everyone) for crossing in orientations)
+
+        def forget(state):  # remove the saved area of up to DRAIN newly cut fires from every cut's gain
+            gains, pending = state
+            fires = jnp.where(jnp.arange(DRAIN) < pending.sum(), jnp.argsort(~pending)[:DRAIN], -1)
+            gains = tuple(gain - cover_gains(crossing, fires) for gain, crossing in zip(gains, orientations))
+            return gains, pending.at[jnp.where(fires >= 0, fires, pending.size)].set(False, mode="drop")
+
         def pick(state):
-            rank, spent, weight, _ = state
+            rank, spent, gains, cut, _ = state
             opened, remaining = burnable & (rank == H * W), budget_cells - (rank < H * W).sum()
-            col_score, col_cells, col_covered = best_cut(by_column, weight, opened, remaining)
-            row_score, row_cells, row_covered = best_cut(by_row, weight, opened.T, remaining)
+            col_score, col_cells, col_cut = best_cut(by_column, gains[0], opened, remaining)
+            row_score, row_cells, row_cut = best_cut(by_row, gains[1], opened.T, remaining)
             use_row = row_score > col_score
             found = jnp.maximum(row_score, col_score) > 0
             cells = found & jnp.where(use_row, row_cells.T, col_cells)
-            weight = jnp.where(found & jnp.where(use_row, row_covered, col_covered), 0.0, weight)
-            return place(rank, cells), spent + cells.sum(), weight, found
+            stopped = found & ~cut & jnp.where(use_row, covered_by(by_row, *row_cut), covered_by(by_column, *col_cut))
+            gains = lax.while_loop(lambda state: state[1].any(), forget, (gains, stopped))[0]
+            return place(rank, cells), spent + cells.sum(), gains, cut | stopped, found
 
         def more(state):
-            rank, spent, _, found = state
+            rank, spent, _, _, found = state
             return found & (spent < quota) & ((rank < H * W).sum() < budget_cells)
 
-        weight = jnp.ones(ignitions.shape[0], jnp.float32)
-        return lax.while_loop(more, pick, (rank, 0, weight, True))[0]
+        cut = jnp.zeros(ignitions.shape[0], bool)
+        return lax.while_loop(more, pick, (rank, 0, gains, cut, True))[0]
 
     rank = lax.fori_loop(0, rounds, one_round, jnp.full((H, W), H * W, jnp.int32))
     # budget no cut could use: the cells of highest DPV on the final landscape
