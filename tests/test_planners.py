@@ -190,7 +190,8 @@ def test_crossings_against_a_loop():
             assert saved[n, c] == away.sum()
 
 
-@pytest.mark.parametrize("neighbours", [8, 16, 32])
+@pytest.mark.parametrize("neighbours", [pytest.param(8, marks=pytest.mark.slow), 16,
+                                        pytest.param(32, marks=pytest.mark.slow)])
 def test_a_tight_cut_stops_the_fire_at_its_line(neighbours):
     """Treating column c over the rows a fire burned there leaves nothing burned from c on (away from its
     ignition), so it saves at least ``saved`` cells (near-side cells reached across the line and back may be lost
