@@ -4,7 +4,7 @@ burned area they remove, a few rounds of fire simulation in all.
 Why lines.  A treated cell on a fire's path only delays it: the fire goes around, which is why cell scores (burn
 probability, DPV) protect little, and why greedy search, one simulated cell at a time, finds better plans by
 closing gaps in barriers.  A fire is stopped only by a *cut*: a segment of a row or column across every cell where
-the fire crossed that line.  Cuts can be valued exactly from one solve, without simulating them:
+the fire crossed that line.  Cuts can be valued from one solve, without simulating them:
 
 * For fire ``g`` and column ``c`` (ignition west of ``c``), let ``[top, bottom]`` be the rows ``g`` burned in
   column ``c``.  Treating column ``c`` over any row range containing ``[top, bottom]`` stops ``g`` at ``c``: the
