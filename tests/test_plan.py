@@ -92,3 +92,15 @@ def test_budget_units():
     assert plan.budget_cells("5%", 1000, 0.09) == 50
     assert plan.budget_cells("120cells", 1000, 0.09) == 120
     assert plan.budget_cells("9ha", 1000, 0.09) == 100
+
+
+def test_the_target_benchmark_landscape_reads_back_as_the_synthetic_one(tmp_path):
+    from experiments.bench import plan_landscape
+    path = plan_landscape.write_landscape(tmp_path / "landscape.tif", 16, seed=2)
+    read = raster.read_landscape(path).landscape()
+    made = landscape.synthetic(jax.random.key(2), (16, 16))
+    np.testing.assert_array_equal(read.fuel_model, made.fuel_model)
+    for name, tolerance in (("elevation_m", 0.5), ("slope_deg", 0.5), ("aspect_deg", 0.5), ("canopy_cover", 0.005),
+                            ("canopy_height_m", 0.05), ("canopy_base_height_m", 0.05),
+                            ("canopy_bulk_density_kg_m3", 0.005)):
+        np.testing.assert_allclose(getattr(read, name), getattr(made, name), atol=tolerance, err_msg=name)
