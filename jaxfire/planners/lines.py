@@ -87,6 +87,18 @@ def cover_gains(crossing, fires) -> jnp.ndarray:
     return jnp.where(covers & (top <= bottom)[:, None], value[None], 0).sum(1)
 
 
+def all_gains(crossing, block: int = 64) -> jnp.ndarray:
+    """:func:`cover_gains` of every fire, ``block`` fires at a time (memory ``N x block x W``)."""
+    N, W = crossing[0].shape
+    block = min(block, N)
+
+    def add(i, total):
+        fires = i * block + jnp.arange(block, dtype=jnp.int32)
+        return total + cover_gains(crossing, jnp.where(fires < N, fires, -1))
+
+    return lax.fori_loop(0, -(-N // block), add, jnp.zeros((N, W), jnp.int32))
+
+
 def best_cut(crossing, gain, opened, remaining) -> tuple:
     """The tight cut of highest gain per treated cell, in one orientation.
 
@@ -145,8 +157,7 @@ def cut_lines_search(grids: SpreadGrid, burnable, ignitions, budget_cells, tie_k
         by_row = crossings(burned.transpose(0, 2, 1), ignitions[:, 0])       # rows = columns of the transpose
 
         orientations = (by_column, by_row)
-        everyone = jnp.arange(ignitions.shape[0], dtype=jnp.int32)
-        gains = tuple(cover_gains(crossing, everyone) for crossing in orientations)
+        gains = tuple(all_gains(crossing) for crossing in orientations)
 
         def forget(state):  # remove the saved area of up to DRAIN newly cut fires from every cut's gain
             gains, pending = state
