@@ -32,16 +32,22 @@ def iterative_dpv_search(grids: SpreadGrid, burnable, ignitions, budget_cells, t
     on the landscape treated by the earlier rounds, in their DPV order."""
     H, W = burnable.shape
     per_round = -(-budget_cells // rounds)
-    index = jnp.arange(H * W)
-
-    def one_round(_, rank):
-        treated = rank < H * W
-        cells = order(scoring.dpv(grids, ignitions, max_minutes, treated), burnable & ~treated, tie_key)
-        placed = treated.sum()
-        take = (index < per_round) & (placed + index < budget_cells) & (burnable & ~treated).ravel()[cells]
-        return rank.ravel().at[cells].min(jnp.where(take, placed + index, H * W)).reshape(H, W)
-
+    one_round = lambda _, rank: add_top_dpv(grids, burnable, ignitions, max_minutes, rank, per_round, budget_cells,
+                                            tie_key)
     return jax.lax.fori_loop(0, rounds, one_round, jnp.full((H, W), H * W, jnp.int32))
+
+
+def add_top_dpv(grids: SpreadGrid, burnable, ignitions, max_minutes, rank, count, budget_cells, tie_key):
+    """``rank`` (``int32[H, W]``, ``H * W`` = untreated) with up to ``count`` more cells, the untreated burnable
+    cells of highest DPV on the landscape it treats, ranked in DPV order after the cells placed, never past
+    ``budget_cells`` in all."""
+    H, W = burnable.shape
+    index = jnp.arange(H * W)
+    treated = rank < H * W
+    cells = order(scoring.dpv(grids, ignitions, max_minutes, treated), burnable & ~treated, tie_key)
+    placed = treated.sum()
+    take = (index < count) & (placed + index < budget_cells) & (burnable & ~treated).ravel()[cells]
+    return rank.ravel().at[cells].min(jnp.where(take, placed + index, H * W)).reshape(H, W)
 
 
 @validated

@@ -41,7 +41,8 @@ from jaxfire import fire
 from jaxfire.fire import SpreadGrid
 from jaxfire.landscape import Landscape
 from jaxfire.planners import scoring
-from jaxfire.planners.base import order, planning_fires
+from jaxfire.planners.base import planning_fires
+from jaxfire.planners.iterative import add_top_dpv
 from jaxfire.validation import Range, validated
 from jaxfire.weather import Weather
 
@@ -186,11 +187,7 @@ def cut_lines_search(grids: SpreadGrid, burnable, ignitions, budget_cells, tie_k
 
     rank = lax.fori_loop(0, rounds, one_round, jnp.full((H, W), H * W, jnp.int32))
     # budget no cut could use: the cells of highest DPV on the final landscape
-    treated = rank < H * W
-    cells = order(scoring.dpv(grids, ignitions, max_minutes, treated), burnable & ~treated, tie_key)
-    index = jnp.arange(H * W)
-    take = (treated.sum() + index < budget_cells) & (burnable & ~treated).ravel()[cells]
-    return rank.ravel().at[cells].min(jnp.where(take, treated.sum() + index, H * W)).reshape(H, W)
+    return add_top_dpv(grids, burnable, ignitions, max_minutes, rank, H * W, budget_cells, tie_key)
 
 
 @validated
