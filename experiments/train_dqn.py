@@ -39,37 +39,8 @@ from experiments import common
 from jaxfire import checkpoint, figures, fire, parallel, training
 from jaxfire.agents import replay as replay_lib
 from jaxfire.agents.config import CONFIGS, HELP, RENAMED, AgentConfig, DQNConfig, algorithm_of
+from jaxfire.agents.presets import PRESETS
 
-DQN_PRESETS = {
-    # CPU: 32x32 landscapes (8 held out), minutes on 2 cores including compilation and evaluation; demonstrations
-    # of the cut-lines planner (simulation search, the best planner here) and pre-training, kept in the replay for
-    # the whole run.
-    "quick": dict(landscape_side=32, num_landscapes=32, ignitions_per_evaluation=8, scenarios_per_landscape=4,
-                  num_envs=8, total_updates=1500, buffer_per_env=2048, batch_size=32, features=(16, 16, 16, 16),
-                  learning_starts=32, learning_rate=1e-3, epsilon_start=0.5, demo_baseline="cut_lines",
-                  demo_steps=128, pretrain_steps=300),
-    # GPU: 50x50 landscapes, 10^6 replay transitions in all.
-    "full": dict(landscape_side=50, num_landscapes=128, ignitions_per_evaluation=32, scenarios_per_landscape=16,
-                 num_envs=64, total_updates=20000, buffer_per_env=15625, batch_size=128, epsilon_start=0.5,
-                 demo_baseline="cut_lines", demo_steps=256, pretrain_steps=2000),
-}
-PQN_PRESETS = {
-    # CPU: 32x32 landscapes; 64 environments x 8 steps per update (512 env steps), 4 minibatches of 128, one epoch,
-    # 120 updates = 61,440 env steps; cut-lines demonstrations (a 48-step rollout of every environment, ~one
-    # episode) and 5 pre-training epochs.  Chunks of 10 updates (an update is a whole rollout).  Not yet tuned (see
-    # README).
-    "quick": dict(landscape_side=32, num_landscapes=32, ignitions_per_evaluation=8, scenarios_per_landscape=4,
-                  num_envs=64, rollout_steps=8, minibatches=4, epochs=1, total_updates=120,
-                  features=(16, 16, 16, 16), learning_rate=5e-4, epsilon_start=0.5, demo_baseline="cut_lines",
-                  demo_steps=48, pretrain_steps=20, chunk=10, checkpoint_every=40, eval_every=40),
-    # GPU: 50x50 landscapes, 1,024 environments x 16 steps per update (16,384 env steps), 16 minibatches of 1,024,
-    # 2 epochs; a 32-step cut-lines demonstration rollout (its observations take ~4.6 GB) and 20 pre-training epochs.
-    "full": dict(landscape_side=50, num_landscapes=128, ignitions_per_evaluation=32, scenarios_per_landscape=16,
-                 num_envs=1024, rollout_steps=16, minibatches=16, epochs=2, total_updates=1000, epsilon_start=0.5,
-                 demo_baseline="cut_lines", demo_steps=32, pretrain_steps=320, chunk=20, checkpoint_every=100,
-                 eval_every=100),
-}
-PRESETS = {"dqn": DQN_PRESETS, "pqn": PQN_PRESETS}  # algorithm -> preset name -> config fields (and settings)
 ALGORITHM_FIELDS = {name: {f.name for f in dataclasses.fields(cls)} for name, cls in CONFIGS.items()}
 EVAL_PLOTS = 3
 METHODS = ("none", "agent", "random", "burn_probability", "dpv")
