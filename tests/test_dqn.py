@@ -146,8 +146,9 @@ def test_demonstrations_replay_the_baseline_plan_and_pretraining_imitates_it():
                            pretrain_steps=300, learning_rate=1e-3, planning_ignitions=16)
     learner = dqn.build(config)
     state = jax.jit(learner.init)(jax.random.key(0))
-    replay = state.envs.replay
+    replay = state.envs.demos  # the demonstration buffer; the training replay starts empty
     assert int(replay.size) == 40 and bool(replay.demo[:, :40].all()) and int(state.update) == 0
+    assert int(state.envs.replay.size) == 0
     # The first episode of environment 0 placed the DPV plan of its landscape, weather and planning fires, in DPV order.
     end = int(np.argmax(np.asarray(replay.done[0])))
     index, scenario = int(replay.landscape_index[0, 0]), int(replay.scenario_index[0, 0])
@@ -162,6 +163,12 @@ def test_demonstrations_replay_the_baseline_plan_and_pretraining_imitates_it():
     top = np.sort(np.where(np.asarray(land.burnable), scores, -1).ravel())[::-1][:budget]
     np.testing.assert_array_equal(scores.ravel()[acted], top)  # the top cells, highest DPV first
     plan = np.asarray(baselines.dpv(jax.random.key(9), land, weather, budget, ignitions=fires))
+    # Every demonstrated step stores the teacher's accepted cells: its plan less the cells placed before.
+    accepted = np.unpackbits(np.asarray(replay.accepted_bits[0, :end + 1]), axis=-1)[:, :land.burnable.size]
+    for step in range(end + 1):
+        expected = plan.ravel().copy()
+        expected[acted[:step]] = False
+        np.testing.assert_array_equal(accepted[step].astype(bool), expected)
     # Pre-training with the imitation loss: the greedy policy on that scenario's observations now mostly
     # places the demonstrator's cells (random placement: 5 %).
     greedy = jax.jit(lambda p, treated, placed: masked_argmax(learner.network.apply(p, dqn.observe(

@@ -42,8 +42,24 @@ def test_imitation_loss_is_the_cross_entropy_over_valid_cells_on_demonstrations(
     q_all = jnp.array([[0.0, np.log(3.0), 50.0], [0.0, 0.0, 0.0]])
     mask = jnp.array([[True, True, False], [True, True, True]])
     # sample 0: softmax over cells {0, 1} gives cell 1 probability 3/4; sample 1 is not a demonstration
-    loss = losses.imitation_loss(q_all, mask, jnp.array([1, 2]), jnp.array([True, False]))
+    one_cell = jax.nn.one_hot(jnp.array([1, 2]), 3, dtype=bool)
+    loss = losses.imitation_loss(q_all, mask, one_cell, jnp.array([True, False]))
     assert float(loss) == pytest.approx(-np.log(0.75) / 2, rel=1e-6)
+
+
+def test_imitation_loss_rewards_picking_any_accepted_cell_and_ignores_invalid_ones():
+    q_all = jnp.array([[np.log(2.0), np.log(3.0), 0.0, 50.0], [0.0, 0.0, 0.0, 0.0], [1.0, 2.0, 3.0, 4.0]])
+    mask = jnp.array([[True, True, True, False], [True, True, True, True], [True, True, True, True]])
+    # sample 0: softmax over cells {0, 1, 2} = (2, 3, 1) / 6; cells 1 and 3 accepted, cell 3 invalid: p = 3/6.
+    # sample 1: two of four cells accepted: p = 1/2.  sample 2: a demonstration with no accepted valid cell adds 0.
+    accepted = jnp.array([[False, True, False, True], [True, False, True, False], [False] * 4])
+    demo = jnp.array([True, True, True])
+    loss, grad = jax.value_and_grad(losses.imitation_loss)(q_all, mask, accepted, demo)
+    assert float(loss) == pytest.approx(2 * -np.log(0.5) / 3, rel=1e-6)
+    grad = np.asarray(grad)
+    assert np.isfinite(grad).all() and not grad[2].any() and grad[0, 3] == 0
+    # raising an accepted cell lowers the loss, raising a rejected one raises it
+    assert grad[0, 1] < 0 < grad[0, 0] and grad[1, 0] < 0 < grad[1, 1]
 
 
 @pytest.mark.parametrize("dilation", [1, 2, 3])

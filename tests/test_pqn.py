@@ -135,6 +135,10 @@ def test_demonstrations_replay_the_planners_plan_and_pretraining_imitates_it():
     assert len(set(acted.tolist())) == budget and np.asarray(rollout.mask[:budget, 0]).reshape(budget, -1)[
         np.arange(budget), acted].all()
     np.testing.assert_array_equal(scores[acted], top)
+    # Each step's accepted cells (the imitation targets) are the plan's cells not placed yet.
+    accepted = np.asarray(rollout.accepted[:budget, 0])
+    np.testing.assert_array_equal(accepted.sum(1), budget - np.arange(budget))
+    assert all(set(np.flatnonzero(accepted[step])) == set(acted[step:].tolist()) for step in range(budget))
     # Pre-training (TD on the lambda-returns + imitation) on those demonstrations: the greedy policy on that
     # scenario's observations now mostly places the demonstrator's cells (random placement: ~5 %).
     params = jax.jit(learner.pretrain)(state, jax.random.key(1)).params

@@ -78,6 +78,7 @@ def test_checkpoint_round_trip_is_exact(tmp_path):
                                                         jnp.full((2, 5), 0.1)),
                                      "treated": jnp.eye(3, dtype=bool)},
                           obs=jnp.array([1.0, jnp.nan, -jnp.inf]), replay=replay_lib.create(2, 8, 20),
+                          demos=replay_lib.create(2, 3, 20, accepted=True),
                           episode_return=jnp.array([0.5, 1e-30])),
         key=jax.random.key(42), update=jnp.int32(5))
     for step in (0, 5, 10, 15):
@@ -94,6 +95,31 @@ def test_checkpoint_round_trip_is_exact(tmp_path):
     checkpoint.save_config(tmp_path, config, seed=3, chunk=7)
     assert checkpoint.load_config(tmp_path) == config
     assert checkpoint.load_settings(tmp_path) == {"seed": 3, "chunk": 7}
+
+
+def test_exported_policy_holds_the_parameters_only_and_loads_as_the_run(tmp_path):
+    from experiments import export_agent
+    from jaxfire.agents import load_policy
+    from jaxfire.agents.networks import make_network
+
+    config = dqn.DQNConfig(features=(4,), dilations=(1,))
+    params = make_network(config).init(jax.random.key(0), jnp.zeros((1, 8, 8, 15)))
+    run, out = tmp_path / "run", tmp_path / "agent"
+    checkpoint.save_config(run, config, seed=3)
+    for step in (5, 9):  # the runner state carries a large "replay" the export leaves behind
+        checkpoint.save(run, step, dqn.TrainState(params=jax.tree.map(lambda p: p + step, params),
+                                                  target_params=params,
+                                                  opt_state=jax.random.normal(jax.random.key(step), (200_000,))))
+    assert export_agent.main([str(run), str(out), "--step", "5"]) == 5
+    assert_identical(load_policy(out).params, jax.tree.map(lambda p: p + 5, params))
+    assert checkpoint.load_config(out) == config and checkpoint.load_settings(out) == {"seed": 3}
+    size = lambda folder: sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())  # noqa: E731
+    assert size(out) < size(run) / 10
+    with pytest.raises(SystemExit, match="already exists"):
+        export_agent.main([str(run), str(out)])
+    with pytest.raises(SystemExit, match="no checkpoint 7"):
+        export_agent.main([str(run), str(tmp_path / "other"), "--step", "7"])
+    assert not (tmp_path / "other").exists()
 
 
 def test_run_folder_holds_config_metrics_checkpoints_and_figures(uninterrupted):

@@ -51,6 +51,7 @@ HELP = {  # field -> meaning (the training CLI's flag help)
                      "domirank, dpv, greedy; empty: none)",
     "demo_steps": "demonstration steps per environment put in the replay before training",
     "pretrain_steps": "gradient steps on the demonstrations before training",
+    "demo_fraction": "DQN: share of every training batch drawn from the demonstration buffer (with demonstrations)",
     "demo_weight": "weight of the imitation (cross-entropy) loss on demonstration transitions (0: TD loss only)",
     "rollout_steps": "PQN: steps of every environment per update (env steps per update = rollout_steps x num_envs)",
     "epochs": "PQN: passes over each rollout",
@@ -72,7 +73,7 @@ RANGES = {  # field -> allowed values (tuple fields: every element) of any algor
     "learning_rate": POSITIVE, "max_grad_norm": POSITIVE, "gamma": FRACTION, "n_step": WHOLE,
     "reward_scale": POSITIVE, "epsilon_start": FRACTION, "epsilon_end": FRACTION, "epsilon_fraction": FRACTION,
     "learning_starts": COUNT, "gradient_steps": WHOLE, "target_tau": FRACTION, "target_period": COUNT,
-    "demo_steps": COUNT, "pretrain_steps": COUNT, "demo_weight": Range(0.0),
+    "demo_steps": COUNT, "pretrain_steps": COUNT, "demo_weight": Range(0.0), "demo_fraction": FRACTION,
     "rollout_steps": WHOLE, "epochs": WHOLE, "minibatches": WHOLE, "lam": FRACTION,
 }
 
@@ -180,6 +181,7 @@ class DQNConfig(AgentConfig):
     gradient_steps: int = 1
     target_tau: float = 0.01
     target_period: int = 0
+    demo_fraction: float = 0.25
 
     def checks(self) -> list[tuple[bool, str]]:
         return super().checks() + [
@@ -190,7 +192,6 @@ class DQNConfig(AgentConfig):
             (self.learning_starts < self.buffer_per_env,
              f"learning_starts must be < buffer_per_env ({self.buffer_per_env}): the replay holds at most "
              "buffer_per_env entries per environment, so learning would never start"),
-            (self.demo_steps <= self.buffer_per_env, "demo_steps must fit in buffer_per_env"),
             (self.pretrain_steps == 0 or self.demo_steps > self.n_step, "pretrain_steps need demo_steps > n_step"),
         ]
 

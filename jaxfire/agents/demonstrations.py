@@ -1,13 +1,17 @@
 """Demonstrations (after DQfD, Hester et al. 2018): a planner's plans as transitions, then pre-training on them.
 
-With ``demo_baseline`` set, a learner's ``init`` also fills the replay with ``demo_steps`` steps of every
-environment placing a planner's plan (:mod:`jaxfire.planners`, planning with the fires behind the observation's
-planning channels), one cell per step in the planner's own order (``ranked=True``), and takes ``pretrain_steps``
-gradient steps.  On transitions marked as demonstrations the loss adds ``demo_weight`` times the cross-entropy of a
-softmax over the valid cells' Q-values against the demonstrated cell (:func:`jaxfire.agents.losses.imitation_loss`).
-(DQfD's large-margin term ``max_a [Q(s, a) + margin] - Q(s, a_demo)`` moves only two of ~10^3 actions per sample;
-here it flattened the Q-map instead of ranking cells.)  Demonstrations stay in the ring buffer until training
-overwrites them.
+With ``demo_baseline`` set, a learner's ``init`` also runs ``demo_steps`` steps of every environment placing a
+planner's plan (:mod:`jaxfire.planners`, planning with the fires behind the observation's planning channels), one
+cell per step in the planner's own order (``ranked=True``), and takes ``pretrain_steps`` gradient steps on them.
+Every demonstrated step carries the teacher's *accepted* cells: the part of its plan not placed yet.  On
+demonstrated transitions the loss adds ``demo_weight`` times the negative log-probability that a softmax over the
+valid cells' Q-values picks an accepted cell (:func:`jaxfire.agents.losses.imitation_loss`): the greedy policy
+places its best cell, so what it must learn is that this cell belongs to the plan, not the order in which the
+teacher happened to list the plan (for cut_lines, segment by segment).  (DQfD's large-margin term
+``max_a [Q(s, a) + margin] - Q(s, a_demo)`` moves only two of ~10^3 actions per sample; here it flattened the Q-map
+instead of ranking cells.)  DQN keeps the demonstrations in a buffer of their own, never overwritten, and draws a
+fixed share (``demo_fraction``) of every batch from it (DQfD's separate buffer: without it the agent drifted away
+from its teacher as the demonstrations became a vanishing share of the replay).
 
 :func:`run` is the algorithm-independent part (environments placing their demonstrator's plans, each step handed to
 the learner's ``step_fn``); :func:`demonstrate`, :func:`pretrain` and :func:`prefill` are DQN's replay path, and
@@ -46,12 +50,19 @@ def _replan(learner, key, env_state, order, fresh):
     return jnp.where(fresh[:, None], planned, order)
 
 
+def accepted_cells(order, placed, budget_cells) -> jnp.ndarray:
+    """``bool[E, H * W]``: the cells of each plan not placed yet, ``order[e, placed[e]:budget_cells[e]]`` (a plan
+    placed in ``order`` has placed exactly its first ``placed`` cells)."""
+    position = jnp.argsort(order, axis=-1)   # position of every cell in its environment's order
+    return (position >= placed[:, None]) & (position < budget_cells[:, None])
+
+
 def run(learner, env_state, carry, plan_key, steps_key, step_fn):
     """``learner.config.demo_steps`` steps of every environment placing its demonstrator's plan.
 
-    ``step_fn(key, env_state, carry, action) -> (next_env_state, carry, done, out)`` takes one step of every
-    environment with the demonstrated ``action`` ``int32[E]`` (``done`` ``bool[E]``: episodes that ended, which get
-    fresh plans).  ``plan_key`` draws the first plans, ``steps_key`` the steps (and the plans of later episodes).
+    ``step_fn(key, env_state, carry, action, accepted) -> (next_env_state, carry, done, out)`` takes one step of
+    every environment with the demonstrated ``action`` ``int32[E]`` (``accepted`` ``bool[E, H * W]``: the plan's cells
+    not placed yet, :func:`accepted_cells`; ``done`` ``bool[E]``: episodes that ended, which get fresh plans).  ``plan_key`` draws the first plans, ``steps_key`` the steps (and the plans of later episodes).
     Returns ``(env_state, carry, outs)``, ``outs`` every step's ``out`` stacked along a leading step axis.
     """
     E = learner.config.num_envs
@@ -60,7 +71,8 @@ def run(learner, env_state, carry, plan_key, steps_key, step_fn):
         env_state, order, carry = state
         plan_key, step_key = jax.random.split(key)
         action = order[jnp.arange(E), env_state.placed]
-        next_state, carry, done, out = step_fn(step_key, env_state, carry, action)
+        accepted = accepted_cells(order, env_state.placed, env_state.budget_cells)
+        next_state, carry, done, out = step_fn(step_key, env_state, carry, action, accepted)
         order = jax.lax.cond(done.any(), functools.partial(_replan, learner), lambda k, s, o, d: o, plan_key,
                              next_state, order, done)
         return (next_state, order, carry), out
@@ -72,31 +84,35 @@ def run(learner, env_state, carry, plan_key, steps_key, step_fn):
     return env_state, carry, outs
 
 
-def demonstrate(learner, env_state, replay, plan_key, steps_key):
-    """DQN: ``demo_steps`` demonstration steps of every environment appended to ``replay``; returns the replay."""
-    def store(key, env_state, replay, action):
-        _, next_state, replay, _, done, _ = learner.step_and_store(key, env_state, replay, action, demo=True)
-        return next_state, replay, done, None
+def demonstrate(learner, env_state, demos, plan_key, steps_key):
+    """DQN: ``demo_steps`` demonstration steps of every environment appended to the demonstration buffer ``demos``
+    (:func:`jaxfire.agents.replay.create` with ``accepted=True``); returns it."""
+    def store(key, env_state, demos, action, accepted):
+        _, next_state, demos, _, done, _ = learner.step_and_store(key, env_state, demos, action, demo=True,
+                                                                  accepted=accepted)
+        return next_state, demos, done, None
 
-    return run(learner, env_state, replay, plan_key, steps_key, store)[1]
+    return run(learner, env_state, demos, plan_key, steps_key, store)[1]
 
 
-def pretrain(learner, train, replay, key):
-    """DQN: ``pretrain_steps`` gradient steps (the target network following) on ``replay``; returns the train state."""
-    def pretrain_step(carry, inputs):
+def pretrain(learner, train, demos, key):
+    """DQN: ``pretrain_steps`` gradient steps (the target network following) on the demonstrations alone; returns
+    the train state."""
+    def pretrain_step(train, inputs):
         key, step = inputs
-        (train, replay), _ = learner.gradient_step(carry, key)
-        return (train.replace(target_params=learner.follow(train.target_params, train.params, step)), replay), None
+        train, _ = learner.gradient_step(train, key, demos, demos, learner.config.batch_size)
+        return train.replace(target_params=learner.follow(train.target_params, train.params, step)), None
 
     steps = learner.config.pretrain_steps
-    (train, _), _ = jax.lax.scan(pretrain_step, (train, replay), (jax.random.split(key, steps), jnp.arange(steps)))
+    train, _ = jax.lax.scan(pretrain_step, train, (jax.random.split(key, steps), jnp.arange(steps)))
     return train
 
 
 def prefill(learner, state, key):
-    """DQN: a runner state after demonstrations and pre-training, with fresh episodes to start training on."""
+    """DQN: a runner state after demonstrations (in ``state.envs.demos``) and pre-training, with fresh episodes to
+    start training on."""
     plan_key, steps_key, pretrain_key, reset_key = jax.random.split(key, 4)
-    replay = demonstrate(learner, state.envs.env_state, state.envs.replay, plan_key, steps_key)
-    train = pretrain(learner, state.train, replay, pretrain_key)
+    demos = demonstrate(learner, state.envs.env_state, state.envs.demos, plan_key, steps_key)
+    train = pretrain(learner, state.train, demos, pretrain_key)
     obs, env_state = learner.reset(reset_key)
-    return state.replace(train=train, envs=state.envs.replace(env_state=env_state, obs=obs, replay=replay))
+    return state.replace(train=train, envs=state.envs.replace(env_state=env_state, obs=obs, demos=demos))

@@ -7,8 +7,9 @@ follows.  ``jax.vmap(train)`` over keys trains independent agents.  :class:`DQN`
 ``update``) that :func:`jaxfire.training.train` runs in chunks with checkpoints between them; what it shares with
 :mod:`jaxfire.agents.pqn` (environment, acting, stepping, runner state) is :mod:`jaxfire.agents.base`.
 
-Demonstrations (``demo_baseline``, :mod:`jaxfire.agents.demonstrations`): ``init`` also prefills the replay with a
-planner's plans and pre-trains; demonstrated transitions add an imitation loss.
+Demonstrations (``demo_baseline``, :mod:`jaxfire.agents.demonstrations`): ``init`` also fills a demonstration
+buffer of its own with a planner's plans and pre-trains on it; afterwards ``demo_fraction`` of every batch comes from
+it, and demonstrated transitions add an imitation loss.
 
 Conventions: an *update* is one step of every environment plus, once the buffer holds ``learning_starts``
 entries per environment, ``gradient_steps`` gradient steps; rewards are the environment's (reduction of expected
@@ -48,6 +49,7 @@ class EnvBatch:
     env_state: Any
     obs: jnp.ndarray                # float32[E, H, W, C]
     replay: replay_lib.Replay
+    demos: replay_lib.Replay        # the demonstrations (never overwritten; one empty entry per env without them)
     episode_return: jnp.ndarray     # float32[E] running return of the current episodes
 
 
@@ -77,24 +79,27 @@ class DQN(base.Learner):
         return self.config.gradient_steps
 
     def init(self, key) -> RunnerState:
-        """A fresh runner: network, environments reset, empty replay (prefilled and pre-trained with
-        demonstrations when ``demo_steps``)."""
+        """A fresh runner: network, environments reset, empty replay (demonstrations and pre-training when
+        ``demo_steps``)."""
         E = self.config.num_envs
         net_key, env_key, demo_key, key = jax.random.split(key, 4)
         obs, env_state = self.reset(env_key)
         params = self.network.init(net_key, obs[:1])
         replay = replay_lib.create(E, self.config.buffer_per_env, self.env.num_actions)
+        demos = replay_lib.create(E, max(self.config.demo_steps, 1), self.env.num_actions, accepted=True)
         state = RunnerState(TrainState(params, params, self.optimizer.init(params)),
-                            EnvBatch(env_state, obs, replay, jnp.zeros(E, jnp.float32)), key, jnp.int32(0))
+                            EnvBatch(env_state, obs, replay, demos, jnp.zeros(E, jnp.float32)), key, jnp.int32(0))
         return demonstrations.prefill(self, state, demo_key) if self.config.demo_steps else state
 
-    def step_and_store(self, key, env_state, replay, action, demo: bool = False):
-        """Step every environment with ``action`` and append the transitions to ``replay``.
+    def step_and_store(self, key, env_state, replay, action, demo: bool = False, accepted=None):
+        """Step every environment with ``action`` and append the transitions to ``replay`` (a demonstration buffer
+        takes the teacher's ``accepted`` cells too, :func:`jaxfire.agents.replay.add`).
 
         Returns ``(obs, env_state, replay, reward, done, info)`` with the reward scaled by ``reward_scale``."""
         obs, next_state, reward, done, info = self.step(key, env_state, action)
         replay = replay_lib.add(replay, env_state.landscape_index, env_state.scenario_index, env_state.treated,
-                                env_state.placed, action, reward, done, demo)
+                                env_state.placed, action, reward, done, demo,
+                                None if accepted is None else accepted.reshape(env_state.treated.shape))
         return obs, next_state, replay, reward, done, info
 
     def loss(self, params, target_params, batch) -> jnp.ndarray:
@@ -107,29 +112,39 @@ class DQN(base.Learner):
                                          batch["discount"])
         loss = losses.td_loss(q_all, batch["action"], target)
         if config.demo_steps and config.demo_weight > 0:
-            imitation = losses.imitation_loss(q_all, batch["mask"].reshape(B, -1), batch["action"], batch["demo"])
+            imitation = losses.imitation_loss(q_all, batch["mask"].reshape(B, -1), batch["accepted"], batch["demo"])
             loss = loss + config.demo_weight * imitation
         return loss
 
-    def sample(self, key, replay) -> dict:
-        """A batch of ``B`` n-step transitions with their observations rebuilt (split over devices if asked)."""
-        start, end, action, n_step_return, discount = replay_lib.sample(key, replay, self.config.batch_size,
-                                                                        self.config.n_step, self.config.gamma)
+    @property
+    def demo_batch(self) -> int:
+        """Samples of every training batch drawn from the demonstrations (``demo_fraction`` of ``batch_size``)."""
+        return round(self.config.demo_fraction * self.config.batch_size) if self.config.demo_steps else 0
+
+    def sample(self, key, replay, demos, from_demos: int) -> dict:
+        """A batch of ``B`` n-step transitions, ``from_demos`` of them (static) from the demonstration buffer
+        ``demos`` and the rest from ``replay``, with their observations rebuilt (split over devices if asked)."""
+        config, cells = self.config, self.env.num_actions
+        replay_key, demo_key = jax.random.split(key)
+        parts = [replay_lib.sample(k, buffer, size, config.n_step, config.gamma)
+                 for k, buffer, size in ((replay_key, replay, config.batch_size - from_demos),
+                                         (demo_key, demos, from_demos)) if size]
+        start, end, action, n_step_return, discount = jax.tree.map(lambda *xs: jnp.concatenate(xs), *parts)
         if self.batch_sharding is not None:
             start, end, action, n_step_return, discount = jax.lax.with_sharding_constraint(
                 (start, end, action, n_step_return, discount), self.batch_sharding)
         # Observations are rebuilt outside the differentiated function: inside it XLA made a step ~30x slower.
         obs, mask = observe(self.env, self.env_params, start)
         next_obs, next_mask = observe(self.env, self.env_params, end)
-        return dict(obs=obs, mask=mask, action=action, demo=start["demo"], next_obs=next_obs, next_mask=next_mask,
-                    discount=discount, **{"return": n_step_return})
+        return dict(obs=obs, mask=mask, action=action, demo=start["demo"], accepted=start["accepted"][:, :cells],
+                    next_obs=next_obs, next_mask=next_mask, discount=discount, **{"return": n_step_return})
 
-    def gradient_step(self, carry, key):
-        """One optimizer step on a sampled batch; ``carry = (TrainState, replay)``; returns ``(carry, loss)``."""
-        train, replay = carry
-        loss, grads = jax.value_and_grad(self.loss)(train.params, train.target_params, self.sample(key, replay))
+    def gradient_step(self, train: TrainState, key, replay, demos, from_demos: int):
+        """One optimizer step on a batch sampled as :meth:`sample` does; returns ``(train, loss)``."""
+        batch = self.sample(key, replay, demos, from_demos)
+        loss, grads = jax.value_and_grad(self.loss)(train.params, train.target_params, batch)
         updates, opt_state = self.optimizer.update(grads, train.opt_state, train.params)
-        return (train.replace(params=optax.apply_updates(train.params, updates), opt_state=opt_state), replay), loss
+        return train.replace(params=optax.apply_updates(train.params, updates), opt_state=opt_state), loss
 
     def follow(self, target_params, params, update):
         """The target network after ``update`` (0-based) has changed the online network to ``params``: a hard copy
@@ -148,18 +163,18 @@ class DQN(base.Learner):
         action = self.act(act_key, explore_key, state.train.params, envs.obs, mask, epsilon)
         obs, env_state, replay, reward, done, info = self.step_and_store(step_key, envs.env_state, envs.replay, action)
 
-        def learn(carry):
-            carry, step_losses = jax.lax.scan(self.gradient_step, carry, jax.random.split(learn_key,
-                                                                                          config.gradient_steps))
-            return carry, step_losses.mean()
+        def learn(train):
+            step = lambda train, key: self.gradient_step(train, key, replay, envs.demos, self.demo_batch)  # noqa: E731
+            train, step_losses = jax.lax.scan(step, train, jax.random.split(learn_key, config.gradient_steps))
+            return train, step_losses.mean()
 
         ready = replay.size > max(config.learning_starts, config.n_step)
-        (train, _), loss = jax.lax.cond(ready, learn, lambda c: (c, jnp.float32(0.0)), (state.train, replay))
+        train, loss = jax.lax.cond(ready, learn, lambda train: (train, jnp.float32(0.0)), state.train)
         train = train.replace(target_params=self.follow(state.train.target_params, train.params, state.update))
         episode_return = envs.episode_return + reward
         metrics = {"epsilon": epsilon, "loss": loss, "learning": ready, "reward": reward.mean(),
                    **episode_metrics(episode_return, done, info["burned_fraction"])}
-        envs = EnvBatch(env_state, obs, replay, jnp.where(done, 0.0, episode_return))
+        envs = EnvBatch(env_state, obs, replay, envs.demos, jnp.where(done, 0.0, episode_return))
         return RunnerState(train, envs, key, state.update + 1), metrics
 
 

@@ -58,10 +58,17 @@ def td_loss(q_all, action, target, huber: bool = True) -> jnp.ndarray:
     return (optax.huber_loss(q, target) if huber else 0.5 * jnp.square(q - target)).mean()
 
 
-def imitation_loss(q_all, mask, action, demo) -> jnp.ndarray:
-    """Cross-entropy ``float32[]`` of a softmax over the valid cells' Q-values (``q_all`` ``[B, H * W]``, ``mask``
-    ``[B, H * W]``) against the demonstrated ``action``, on the samples where ``demo`` (``bool[B]``); averaged over
-    the whole batch."""
+def imitation_loss(q_all, mask, accepted, demo) -> jnp.ndarray:
+    """Negative log-probability ``float32[]`` that a softmax over the valid cells' Q-values (``q_all`` ``[B, H * W]``,
+    ``mask`` ``[B, H * W]``) picks one of the teacher's ``accepted`` cells (``bool[B, H * W]``), on the samples where
+    ``demo`` (``bool[B]``); averaged over the whole batch.
+
+    With one accepted cell (the demonstrated action) this is the cross-entropy against it; with the cells of the
+    teacher's plan not yet placed it rewards ranking any of them first, whatever order the teacher listed them in
+    (the greedy policy places its best cell, so that cell has to be in the plan, not every plan cell equally high).
+    """
     log_policy = jax.nn.log_softmax(jnp.where(mask, q_all, -jnp.inf))
-    imitation = -log_policy[jnp.arange(q_all.shape[0]), action]
-    return jnp.where(demo, imitation, 0.0).mean()
+    imitated = demo & (accepted & mask).any(-1)
+    # Rows not imitated sum the whole policy (log 1 = 0) so that no -inf reaches the gradient.
+    picked = jnp.where((accepted & mask) | ~imitated[:, None], log_policy, -jnp.inf)
+    return jnp.where(imitated, -jax.nn.logsumexp(picked, axis=-1), 0.0).mean()

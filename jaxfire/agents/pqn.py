@@ -17,10 +17,11 @@ per-environment state that :func:`jaxfire.parallel.state_shardings` splits).
 Demonstrations (``demo_baseline``, ``demo_steps``, ``pretrain_steps``): ``init`` runs ``demo_steps`` steps of every
 environment placing its demonstrator's plan (:func:`jaxfire.agents.demonstrations.run`), then pre-trains on that
 rollout for ``pretrain_steps`` gradient steps, in epochs of ``minibatches`` steps whose lambda-returns are recomputed
-with the current network before each epoch, adding ``demo_weight`` x the imitation cross-entropy
-(:func:`jaxfire.agents.losses.imitation_loss`) on the demonstrated cells.  Every rollout transition carries a
-``demo`` flag and :meth:`PQN.learn` applies the imitation term to flagged samples, so demonstrating environments
-inside training rollouts (search as teacher) only need a source of demonstrated actions.
+with the current network before each epoch, adding ``demo_weight`` x the imitation loss
+(:func:`jaxfire.agents.losses.imitation_loss`: pick a cell of the teacher's plan not placed yet).  Every rollout
+transition carries a ``demo`` flag and the teacher's accepted cells, and :meth:`PQN.learn` applies the imitation
+term to flagged samples, so demonstrating environments inside training rollouts (search as teacher) only need a
+source of demonstrated actions.
 
 Conventions: an *update* is one rollout plus its ``epochs x minibatches`` gradient steps, so env steps per update
 = ``rollout_steps x num_envs``; ``T`` rollout steps, ``E`` environments, ``N = T x E`` transitions, minibatches of
@@ -69,6 +70,7 @@ class Rollout:
     done: jnp.ndarray               # bool[T, E] the episode ended with this step
     value: jnp.ndarray              # float32[T, E] max over valid cells of Q(obs) (acting network; 0 if unrated)
     demo: jnp.ndarray               # bool[T, E] the action was a demonstrator's
+    accepted: jnp.ndarray           # bool[T, E, H * W] the teacher's accepted cells (demonstrations; else False)
 
 
 class PQN(base.Learner):
@@ -95,12 +97,15 @@ class PQN(base.Learner):
                             EnvBatch(env_state, obs, jnp.zeros(self.config.num_envs, jnp.float32)), key, jnp.int32(0))
         return self.pretrain(state, demo_key) if self.config.demo_steps else state
 
-    def transition(self, key, envs: EnvBatch, action, mask, value, demo: bool):
-        """Step every environment with ``action``; returns ``(envs, (Rollout step, returns so far, burned fraction))``
-        (the last two for :func:`jaxfire.agents.base.episode_metrics`)."""
+    def transition(self, key, envs: EnvBatch, action, mask, value, accepted=None):
+        """Step every environment with ``action`` (a demonstrator's when its ``accepted`` cells ``bool[E, H * W]`` are
+        given); returns ``(envs, (Rollout step, returns so far, burned fraction))`` (the last two for
+        :func:`jaxfire.agents.base.episode_metrics`)."""
         obs, env_state, reward, done, info = self.step(key, envs.env_state, action)
         episode_return = envs.episode_return + reward
-        step = Rollout(envs.obs, mask, action, reward, done, value, jnp.full(done.shape, demo))
+        demo = accepted is not None
+        accepted = jnp.zeros((done.shape[0], self.env.num_actions), bool) if accepted is None else accepted
+        step = Rollout(envs.obs, mask, action, reward, done, value, jnp.full(done.shape, demo), accepted)
         envs = EnvBatch(env_state, obs, jnp.where(done, 0.0, episode_return))
         return envs, (step, episode_return, info["burned_fraction"])
 
@@ -111,7 +116,7 @@ class PQN(base.Learner):
             mask = self.masks(envs.env_state)
             q = self.network.apply(params, envs.obs)
             action = epsilon_greedy(act_key, explore_key, q, mask, epsilon)
-            return self.transition(step_key, envs, action, mask, masked_max(q, mask), False)
+            return self.transition(step_key, envs, action, mask, masked_max(q, mask))
 
         envs, (rollout, returns, burned) = jax.lax.scan(one, envs, jax.random.split(key, self.config.rollout_steps))
         return envs, rollout, episode_metrics(returns, rollout.done, burned)
@@ -128,12 +133,12 @@ class PQN(base.Learner):
 
     def loss(self, params, batch: dict, imitate: bool) -> jnp.ndarray:
         """Regression of ``Q(s, a)`` on the lambda-returns (+ ``demo_weight`` x the imitation cross-entropy on
-        demonstrated samples when ``imitate``) of a minibatch ``{"obs", "mask", "action", "demo", "target"}``."""
+        demonstrated samples when ``imitate``) of a minibatch ``{"obs", "mask", "action", "demo", "accepted", "target"}``."""
         B = batch["action"].shape[0]
         q_all = self.network.apply(params, batch["obs"]).reshape(B, -1)
         loss = losses.td_loss(q_all, batch["action"], batch["target"], huber=self.config.td_loss == "huber")
         if imitate:
-            imitation = losses.imitation_loss(q_all, batch["mask"].reshape(B, -1), batch["action"], batch["demo"])
+            imitation = losses.imitation_loss(q_all, batch["mask"].reshape(B, -1), batch["accepted"], batch["demo"])
             loss = loss + self.config.demo_weight * imitation
         return loss
 
@@ -150,7 +155,7 @@ class PQN(base.Learner):
         N, M = rollout.action.size, self.config.minibatches
         flat = jax.tree.map(lambda x: x.reshape((N,) + x.shape[2:]),
                             dict(obs=rollout.obs, mask=rollout.mask, action=rollout.action, demo=rollout.demo,
-                                 target=targets))
+                                 accepted=rollout.accepted, target=targets))
 
         def minibatch(train, index):
             batch = jax.tree.map(lambda x: x[index], flat)
@@ -184,8 +189,8 @@ class PQN(base.Learner):
         plan_key, steps_key = jax.random.split(key)
         no_value = jnp.zeros(self.config.num_envs, jnp.float32)
 
-        def demonstrated(key, env_state, envs, action):
-            envs, (step, _, _) = self.transition(key, envs, action, self.masks(env_state), no_value, True)
+        def demonstrated(key, env_state, envs, action, accepted):
+            envs, (step, _, _) = self.transition(key, envs, action, self.masks(env_state), no_value, accepted)
             return envs.env_state, envs, step.done, step
 
         _, envs, rollout = demonstrations.run(self, envs.env_state, envs, plan_key, steps_key, demonstrated)

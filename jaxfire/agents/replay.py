@@ -5,6 +5,10 @@ treatment mask packed to bits, cells placed) plus the action, reward, episode en
 chose the action: ``ceil(H * W / 8) + 22`` bytes, 335 B for a 50x50 grid, so 10^6 transitions take ~0.34 GB (a stored pair of 12x50x50 float observations
 took 240 KB).  Observations are rebuilt from the environment's parameters when a batch is sampled.
 
+A demonstration buffer (``create(..., accepted=True)``) also stores, per entry, the cells the teacher accepts at
+that state (the rest of its plan, packed to bits), the targets of the imitation loss
+(:func:`jaxfire.agents.losses.imitation_loss`); other buffers hold ``None`` there.
+
 Layout: every field has leading axes ``[E, T]`` (``E`` environments, ``T`` entries each, written in step order),
 so an n-step return is read along a row.
 """
@@ -25,6 +29,7 @@ class Replay:
     reward: jnp.ndarray            # float32[E, T]
     done: jnp.ndarray              # bool[E, T] the episode ended with this transition
     demo: jnp.ndarray              # bool[E, T] the action came from a demonstrator
+    accepted_bits: jnp.ndarray | None  # uint8[E, T, ceil(H*W/8)] cells the teacher accepts (demonstration buffers)
     position: jnp.ndarray          # int32 next column written
     size: jnp.ndarray              # int32 columns filled (<= T)
 
@@ -33,28 +38,35 @@ class Replay:
         return self.action.shape[1]
 
 
-def create(num_envs: int, capacity_per_env: int, num_cells: int) -> Replay:
-    """An empty buffer of ``num_envs * capacity_per_env`` transitions for ``num_cells``-cell grids."""
-    shape = (num_envs, capacity_per_env)
+def create(num_envs: int, capacity_per_env: int, num_cells: int, accepted: bool = False) -> Replay:
+    """An empty buffer of ``num_envs * capacity_per_env`` transitions for ``num_cells``-cell grids (with room for
+    the teacher's accepted cells when ``accepted``: a demonstration buffer)."""
+    shape, packed = (num_envs, capacity_per_env), -(-num_cells // 8)
     zeros = lambda dtype: jnp.zeros(shape, dtype)  # noqa: E731
-    return Replay(zeros(jnp.int32), zeros(jnp.int32), jnp.zeros(shape + (-(-num_cells // 8),), jnp.uint8),
-                  zeros(jnp.int32), zeros(jnp.int32), zeros(jnp.float32), zeros(bool), zeros(bool), jnp.int32(0),
-                  jnp.int32(0))
+    return Replay(zeros(jnp.int32), zeros(jnp.int32), jnp.zeros(shape + (packed,), jnp.uint8),
+                  zeros(jnp.int32), zeros(jnp.int32), zeros(jnp.float32), zeros(bool), zeros(bool),
+                  jnp.zeros(shape + (packed,), jnp.uint8) if accepted else None, jnp.int32(0), jnp.int32(0))
 
 
 def bytes_per_transition(num_cells: int) -> int:
-    """Storage of one transition (all fields) for a ``num_cells``-cell grid."""
+    """Storage of one transition (all fields) for a ``num_cells``-cell grid (a demonstration buffer's entry takes
+    ``ceil(num_cells / 8)`` more)."""
     return -(-num_cells // 8) + 4 * 5 + 2
 
 
 def add(replay: Replay, landscape_index, scenario_index, treated, placed, action, reward, done,
-        demo: bool = False) -> Replay:
+        demo: bool = False, accepted=None) -> Replay:
     """Append one step of every environment (each argument has leading axis ``E``; ``treated`` is ``bool[E, H, W]``;
-    ``demo`` marks every action as a demonstrator's)."""
+    ``demo`` marks every action as a demonstrator's; ``accepted`` ``bool[E, H, W]``, the teacher's accepted cells,
+    is required by a demonstration buffer and refused by others)."""
+    if (accepted is None) != (replay.accepted_bits is None):
+        raise ValueError("accepted cells go to a demonstration buffer (create(..., accepted=True)), and only there")
     column = replay.position
-    bits = jnp.packbits(treated.reshape(treated.shape[0], -1), axis=-1)
-    fields = dict(landscape_index=landscape_index, scenario_index=scenario_index, treated_bits=bits, placed=placed,
-                  action=action, reward=reward, done=done, demo=jnp.full(action.shape, demo))
+    pack = lambda mask: jnp.packbits(mask.reshape(mask.shape[0], -1), axis=-1)  # noqa: E731
+    fields = dict(landscape_index=landscape_index, scenario_index=scenario_index, treated_bits=pack(treated),
+                  placed=placed, action=action, reward=reward, done=done, demo=jnp.full(action.shape, demo))
+    if accepted is not None:
+        fields["accepted_bits"] = pack(accepted)
     replay = replay.replace(**{name: getattr(replay, name).at[:, column].set(value) for name, value in fields.items()})
     return replay.replace(position=(column + 1) % replay.capacity, size=jnp.minimum(replay.size + 1, replay.capacity))
 
@@ -79,11 +91,12 @@ def sample(key, replay: Replay, batch_size: int, n_step: int, gamma: float):
     discount = gamma ** n_step * (1.0 - dones.any(1))
 
     def state_at(column):
-        bits = replay.treated_bits[rows, column]
+        treated = jnp.unpackbits(replay.treated_bits[rows, column], axis=-1).astype(bool)
+        accepted = (jnp.unpackbits(replay.accepted_bits[rows, column], axis=-1).astype(bool)
+                    if replay.accepted_bits is not None else jnp.zeros_like(treated))
         return dict(landscape_index=replay.landscape_index[rows, column],
-                    scenario_index=replay.scenario_index[rows, column],
-                    treated=jnp.unpackbits(bits, axis=-1).astype(bool), placed=replay.placed[rows, column],
-                    demo=replay.demo[rows, column])
+                    scenario_index=replay.scenario_index[rows, column], treated=treated,
+                    placed=replay.placed[rows, column], demo=replay.demo[rows, column], accepted=accepted)
 
     return state_at(columns[:, 0]), state_at(columns[:, n_step]), replay.action[rows, columns[:, 0]], \
         n_step_return, discount
