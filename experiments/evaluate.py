@@ -41,6 +41,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--test-fraction", type=float, default=0.25, help="held-out fraction of the pool")
     p.add_argument("--landscape-seed", type=int, default=0, help="synthetic pool seed (training uses the same split)")
     p.add_argument("--max-landscapes", type=int, default=8, help="evaluate at most this many held-out landscapes")
+    p.add_argument("--roads", type=int, default=2, help="roads per synthetic landscape (non-burnable barriers)")
+    p.add_argument("--rivers", type=int, default=2, help="rivers per synthetic landscape (1-2 cells wide)")
+    p.add_argument("--lakes", type=int, default=1, help="lakes per synthetic landscape")
     p.add_argument("--landfire", metavar="PATH", help="evaluate tiles of this landscape (raster folder, multi-band "
                                                       "GeoTIFF or .lcp; needs [geo]) instead")
     p.add_argument("--budgets", type=common.floats, default="0.01,0.02,0.05,0.10",
@@ -75,14 +78,35 @@ def validate(args) -> Weather:
                "--agent folders must have distinct names (rows are labelled agent:<folder name>)"),
               (args.landscape_seed >= 0 and args.seed >= 0, "--landscape-seed and --seed must be >= 0"),
               (np.isfinite(args.max_minutes) and args.max_minutes > 0, "--max-minutes must be a positive number"),
-              (args.greedy_candidates >= 1, "--greedy-candidates must be >= 1")]
+              (args.greedy_candidates >= 1, "--greedy-candidates must be >= 1"),
+              (min(args.roads, args.rivers, args.lakes) >= 0, "--roads, --rivers and --lakes must be >= 0")]
     for ok, message in checks:
         if not ok:
             raise ValueError(message)
     for run in args.agent:
         if not (Path(run) / "config.json").is_file():
             raise ValueError(f"--agent {run}: not a run folder (no config.json)")
+        check_held_out(args, run)
     return Weather(args.wind_kmh, args.wind_from_deg, args.moisture)
+
+
+def check_held_out(args, run) -> None:
+    """Raise ``ValueError`` if a synthetic landscape evaluated here is one agent ``run`` trained on.
+
+    Landscape ``i`` of a synthetic pool is the same whatever the pool's size, so an evaluation pool of another size
+    (or split) than the agent's can hold out its training landscapes."""
+    from jaxfire import checkpoint
+
+    config = checkpoint.load_config(run)
+    if args.landfire or args.grid != config.landscape_side or args.landscape_seed != config.landscape_seed:
+        return  # other landscapes than the agent's pool
+    train, _ = landscapes.split_indices(config.num_landscapes, config.test_fraction, config.landscape_seed)
+    _, test = landscapes.split_indices(args.num_landscapes, args.test_fraction, args.landscape_seed)
+    seen = sorted(set(test[:args.max_landscapes].tolist()) & set(train.tolist()))
+    if seen:
+        raise ValueError(f"--agent {run} trained on synthetic landscapes {seen} of this evaluation's test split; "
+                         f"evaluate its held-out landscapes with --num-landscapes {config.num_landscapes} "
+                         f"--test-fraction {config.test_fraction:g} (or another --grid or --landscape-seed)")
 
 
 def load_landscapes(args) -> list:
@@ -92,7 +116,8 @@ def load_landscapes(args) -> list:
 
         tiles = raster.tiles(raster.read_landscape(args.landfire), args.grid)[:args.max_landscapes]
         return [(f"tile_r{t.row}_c{t.col}", t.landscape, t) for t in tiles]
-    pool = landscapes.synthetic_pool(jax.random.key(args.landscape_seed), args.num_landscapes, (args.grid, args.grid))
+    pool = landscapes.synthetic_pool(jax.random.key(args.landscape_seed), args.num_landscapes, (args.grid, args.grid),
+                                     roads=args.roads, rivers=args.rivers, lakes=args.lakes)
     _, test = landscapes.split(pool, args.test_fraction, args.landscape_seed)
     return [(f"test_{i}", landscapes.take(test, i), None) for i in range(min(args.max_landscapes, landscapes.size(test)))]
 
@@ -193,7 +218,7 @@ def main(argv=None) -> dict:
                                      neighbours=args.neighbours, log=print)
         rows = table_rows(result, args.budgets)
         meta = {"landscapes": len(landscapes_), "source": args.landfire or f"synthetic {args.grid}x{args.grid} test "
-                "split", "eval_ignitions": args.eval_ignitions, "plan_ignitions": args.plan_ignitions,
+                f"split ({args.roads} roads, {args.rivers} rivers, {args.lakes} lakes)", "eval_ignitions": args.eval_ignitions, "plan_ignitions": args.plan_ignitions,
                 "wind_kmh": args.wind_kmh, "wind_from_deg": args.wind_from_deg, "max_minutes": args.max_minutes,
                 "neighbours": args.neighbours, "budgets": args.budgets, "seconds": time.perf_counter() - start,
                 "machine": common.machine_description(), "parallel": parallel_info}

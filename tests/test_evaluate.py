@@ -41,3 +41,23 @@ def test_summary_interval_by_hand():
 def test_unknown_method_is_rejected(tmp_path):
     with pytest.raises(SystemExit, match="unknown method"):
         evaluate.main(TINY + ["--out", str(tmp_path / "x"), "--methods", "magic"])
+
+
+def test_an_agent_is_evaluated_only_on_landscapes_it_did_not_train_on(tmp_path):
+    """Landscape i of a synthetic pool does not depend on the pool's size: an agent trained on a 10-landscape pool
+    has seen the landscape of a 4-landscape pool's test split, and the harness must refuse to call them held out."""
+    from jaxfire import checkpoint, landscape
+    from jaxfire.agents.config import DQNConfig
+
+    run = tmp_path / "agent"
+    run.mkdir()
+    checkpoint.save_config(run, DQNConfig(landscape_side=14, num_landscapes=10, test_fraction=0.25))
+    train, _ = landscape.split_indices(10, 0.25, 0)
+    _, small_test = landscape.split_indices(4, 0.25, 0)
+    assert set(small_test) <= set(train)  # the case this test is about
+    with pytest.raises(SystemExit, match=r"trained on synthetic landscapes \[2\].*--num-landscapes 10"):
+        evaluate.main(TINY + ["--out", str(tmp_path / "x"), "--agent", str(run)])
+    assert not (tmp_path / "x").exists()
+    # its own held-out split, another grid size or another pool seed are fine
+    for flags in (["--num-landscapes", "10"], ["--grid", "16"], ["--landscape-seed", "1"]):
+        evaluate.validate(evaluate.parse_args(TINY + ["--agent", str(run), *flags]))

@@ -48,11 +48,19 @@ def synthetic_pool(key: jax.Array, count: int, shape: tuple[int, int], **synthet
     return stack(synthetic(jax.random.fold_in(key, i), shape, **synthetic_kwargs) for i in range(count))
 
 
-def split(pool: Landscape, test_fraction: float = 0.2, seed: int = 0) -> tuple[Landscape, Landscape]:
-    """Deterministic ``(train, test)`` split of a pool: a seeded permutation, the first ``test_fraction`` held out."""
-    count = size(pool)
+def split_indices(count: int, test_fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``(train, test)`` sorted indices of :func:`split` of a ``count``-landscape pool."""
     n_test = int(round(test_fraction * count))
     if not 0 < n_test < count:
         raise ValueError(f"test_fraction {test_fraction} leaves an empty train or test set of a {count}-landscape pool")
     order = np.random.default_rng(seed).permutation(count)
-    return take(pool, jnp.asarray(np.sort(order[n_test:]))), take(pool, jnp.asarray(np.sort(order[:n_test])))
+    return np.sort(order[n_test:]), np.sort(order[:n_test])
+
+
+def split(pool: Landscape, test_fraction: float = 0.2, seed: int = 0) -> tuple[Landscape, Landscape]:
+    """Deterministic ``(train, test)`` split of a pool: a seeded permutation, the first ``test_fraction`` held out.
+
+    Landscape ``i`` of :func:`synthetic_pool` does not depend on the pool's size, so two pools of one seed share
+    landscapes: a landscape held out of one may be a training landscape of the other (:func:`split_indices`)."""
+    train, test = split_indices(size(pool), test_fraction, seed)
+    return take(pool, jnp.asarray(train)), take(pool, jnp.asarray(test))
