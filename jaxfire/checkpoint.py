@@ -209,6 +209,30 @@ def restore_params(run_dir, step: int | None = None):
                              f"{str(error).splitlines()[0][:200] if str(error) else ''})") from error
 
 
+def export_policy(run_dir, out_dir, step: int | None = None) -> int:
+    """Write the policy of ``run_dir``'s checkpoint ``step`` (default: the latest) to a new folder ``out_dir``:
+    ``config.json`` and a checkpoint holding only the online network parameters (kilobytes, where the runner state
+    with its replay takes megabytes), which :func:`restore_params` and :func:`jaxfire.agents.load_policy` read like
+    a run folder; the step number is kept.  Returns the step.  ``out_dir`` must not exist (nothing is overwritten).
+    """
+    out = Path(out_dir)
+    if out.exists():
+        raise FileExistsError(f"{out} already exists; choose another folder or remove it first")
+    config, settings = load_config(run_dir), load_settings(run_dir)
+    step = _step_of(run_dir, step)
+    params = restore_params(run_dir, step)
+    save_config(out, config, **settings)
+    with _manager(out) as manager:
+        manager.save(step, args=ocp.args.Composite(params=ocp.args.StandardSave(params)))
+    return step
+
+
+def _step_of(run_dir, step: int | None) -> int:
+    _existing(run_dir)
+    with _manager(run_dir) as manager:
+        return _step(manager, run_dir, step)
+
+
 def save_config(run_dir, config: AgentConfig, **settings) -> None:
     """Write ``run_dir/config.json``: the algorithm's name, its config and JSON-able run ``settings``."""
     Path(run_dir).mkdir(parents=True, exist_ok=True)
