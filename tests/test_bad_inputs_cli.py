@@ -64,6 +64,8 @@ TRAIN = [  # (case, flags, message fragment)
     ("zero rewards", ["--reward-scale", "0"], "--reward-scale must be a finite number > 0"),
     ("negative demonstration weight", ["--demo-weight", "-1"], "--demo-weight must be a finite number >= 0"),
     ("unknown demonstrator", ["--demo-baseline", "magic", "--demo-steps", "4"], "--demo-baseline 'magic' is not"),
+    ("unknown imitation target", ["--demo-target", "all"], "--demo-target must be next or plan, got 'all'"),
+    ("demonstration share above 1", ["--demo-fraction", "1.5"], "--demo-fraction must be a finite number in [0, 1]"),
     ("no target update", ["--target-tau", "0"], "need --target-tau in (0, 1] or --target-period > 0"),
     ("zero devices", ["--cpu-devices", "0"], "--cpu-devices must be >= 1, got 0"),
 ]

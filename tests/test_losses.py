@@ -73,3 +73,14 @@ def test_im2col_convolution_equals_lax_conv(dilation):
     expected = jax.lax.conv_general_dilated(x, kernel, (1, 1), "SAME", rhs_dilation=(dilation, dilation),
                                             dimension_numbers=("NHWC", "HWIO", "NHWC")) + bias
     np.testing.assert_allclose(layer.apply(params, x), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("whole_plan", [False, True])
+def test_accepted_cells_are_the_next_cell_or_the_rest_of_the_plan(whole_plan):
+    from jaxfire.agents.demonstrations import accepted_cells
+
+    order = jnp.array([[3, 0, 4, 1, 2, 5], [5, 4, 3, 2, 1, 0]])  # cell indices, the teacher's first pick first
+    placed, budget = jnp.array([1, 0]), jnp.array([4, 2])
+    accepted = np.asarray(accepted_cells(order, placed, budget, whole_plan))
+    expected = [{0, 4, 1}, {5, 4}] if whole_plan else [{0}, {5}]
+    assert [set(np.flatnonzero(row)) for row in accepted] == expected

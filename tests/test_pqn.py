@@ -114,7 +114,7 @@ def test_make_train_vmaps_over_seeds():
 @pytest.mark.slow
 def test_demonstrations_replay_the_planners_plan_and_pretraining_imitates_it():
     config = PQNConfig(**{**TINY, "num_envs": 2, "minibatches": 2, "planning_ignitions": 16}, demo_baseline="dpv",
-                       demo_steps=10, pretrain_steps=2 * 150, learning_rate=1e-3)
+                       demo_steps=10, pretrain_steps=2 * 150, learning_rate=1e-3, demo_target="plan")
     learner = pqn.PQN(config)
     plain = pqn.PQN(dataclasses.replace(config, demo_baseline="", demo_steps=0, pretrain_steps=0), learner.env,
                     learner.env_params, learner.test_params)
@@ -135,7 +135,7 @@ def test_demonstrations_replay_the_planners_plan_and_pretraining_imitates_it():
     assert len(set(acted.tolist())) == budget and np.asarray(rollout.mask[:budget, 0]).reshape(budget, -1)[
         np.arange(budget), acted].all()
     np.testing.assert_array_equal(scores[acted], top)
-    # Each step's accepted cells (the imitation targets) are the plan's cells not placed yet.
+    # Each step's accepted cells (the imitation targets; demo_target "plan") are the plan's cells not placed yet.
     accepted = np.asarray(rollout.accepted[:budget, 0])
     np.testing.assert_array_equal(accepted.sum(1), budget - np.arange(budget))
     assert all(set(np.flatnonzero(accepted[step])) == set(acted[step:].tolist()) for step in range(budget))

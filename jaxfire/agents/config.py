@@ -52,6 +52,8 @@ HELP = {  # field -> meaning (the training CLI's flag help)
     "demo_steps": "demonstration steps per environment put in the replay before training",
     "pretrain_steps": "gradient steps on the demonstrations before training",
     "demo_fraction": "DQN: share of every training batch drawn from the demonstration buffer (with demonstrations)",
+    "demo_target": "imitation target on a demonstrated step: next (the teacher's next cell) or plan (any cell of "
+                   "its plan not placed yet)",
     "demo_weight": "weight of the imitation (cross-entropy) loss on demonstration transitions (0: TD loss only)",
     "rollout_steps": "PQN: steps of every environment per update (env steps per update = rollout_steps x num_envs)",
     "epochs": "PQN: passes over each rollout",
@@ -122,6 +124,7 @@ class AgentConfig:
     demo_steps: int = 0
     pretrain_steps: int = 0
     demo_weight: float = 1.0
+    demo_target: str = "next"
 
     @classmethod
     def from_dict(cls, fields: dict):
@@ -150,6 +153,7 @@ class AgentConfig:
             (bool(self.demo_baseline) == (self.demo_steps > 0), "demo_steps > 0 and demo_baseline go together"),
             (self.pretrain_steps == 0 or self.demo_steps > 0, "pretrain_steps need demonstrations (demo_steps > 0)"),
             (self.demo_weight >= 0, "demo_weight must be >= 0"),
+            (self.demo_target in ("next", "plan"), f"demo_target must be next or plan, got {self.demo_target!r}"),
         ]
 
     def validate(self):

@@ -3,11 +3,13 @@
 With ``demo_baseline`` set, a learner's ``init`` also runs ``demo_steps`` steps of every environment placing a
 planner's plan (:mod:`jaxfire.planners`, planning with the fires behind the observation's planning channels), one
 cell per step in the planner's own order (``ranked=True``), and takes ``pretrain_steps`` gradient steps on them.
-Every demonstrated step carries the teacher's *accepted* cells: the part of its plan not placed yet.  On
-demonstrated transitions the loss adds ``demo_weight`` times the negative log-probability that a softmax over the
-valid cells' Q-values picks an accepted cell (:func:`jaxfire.agents.losses.imitation_loss`): the greedy policy
-places its best cell, so what it must learn is that this cell belongs to the plan, not the order in which the
-teacher happened to list the plan (for cut_lines, segment by segment).  (DQfD's large-margin term
+Every demonstrated step carries the teacher's *accepted* cells (``demo_target``): its next cell (``"next"``) or
+every cell of its plan not placed yet (``"plan"``).  On demonstrated transitions the loss adds ``demo_weight``
+times the negative log-probability that a softmax over the valid cells' Q-values picks an accepted cell
+(:func:`jaxfire.agents.losses.imitation_loss`).  ``"plan"`` asks only that the policy's best cell belong to the
+plan, whatever order the teacher listed it in; for a teacher of lines that was worse (at 50x50 the agent
+pre-trained on cut_lines with it burned more than burn_probability): a segment stops fires only when it is whole,
+and the teacher's order, segment by segment, is what teaches the policy to finish the line it started.  (DQfD's large-margin term
 ``max_a [Q(s, a) + margin] - Q(s, a_demo)`` moves only two of ~10^3 actions per sample; here it flattened the Q-map
 instead of ranking cells.)  DQN keeps the demonstrations in a buffer of their own, never overwritten, and draws a
 fixed share (``demo_fraction``) of every batch from it (DQfD's separate buffer: without it the agent drifted away
@@ -50,11 +52,13 @@ def _replan(learner, key, env_state, order, fresh):
     return jnp.where(fresh[:, None], planned, order)
 
 
-def accepted_cells(order, placed, budget_cells) -> jnp.ndarray:
-    """``bool[E, H * W]``: the cells of each plan not placed yet, ``order[e, placed[e]:budget_cells[e]]`` (a plan
-    placed in ``order`` has placed exactly its first ``placed`` cells)."""
+def accepted_cells(order, placed, budget_cells, whole_plan: bool) -> jnp.ndarray:
+    """``bool[E, H * W]``: the imitation targets of each environment after it placed the first ``placed`` cells of
+    ``order``: the next cell, ``order[e, placed[e]]``, or with ``whole_plan`` every cell of the plan not placed yet,
+    ``order[e, placed[e]:budget_cells[e]]``."""
     position = jnp.argsort(order, axis=-1)   # position of every cell in its environment's order
-    return (position >= placed[:, None]) & (position < budget_cells[:, None])
+    end = budget_cells if whole_plan else placed + 1
+    return (position >= placed[:, None]) & (position < end[:, None])
 
 
 def run(learner, env_state, carry, plan_key, steps_key, step_fn):
@@ -71,7 +75,8 @@ def run(learner, env_state, carry, plan_key, steps_key, step_fn):
         env_state, order, carry = state
         plan_key, step_key = jax.random.split(key)
         action = order[jnp.arange(E), env_state.placed]
-        accepted = accepted_cells(order, env_state.placed, env_state.budget_cells)
+        accepted = accepted_cells(order, env_state.placed, env_state.budget_cells,
+                                  learner.config.demo_target == "plan")
         next_state, carry, done, out = step_fn(step_key, env_state, carry, action, accepted)
         order = jax.lax.cond(done.any(), functools.partial(_replan, learner), lambda k, s, o, d: o, plan_key,
                              next_state, order, done)
