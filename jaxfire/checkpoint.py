@@ -12,7 +12,8 @@ Layout of ``run_dir``:
   to :func:`save_config` (``name`` a key of :data:`jaxfire.agents.config.CONFIGS`: ``dqn``, ``pqn``); files
   written before PQN existed hold ``{"dqn": ...}`` without ``"algorithm"`` and load as DQN.
 
-The last ``MAX_TO_KEEP`` checkpoints are kept.  Saves are synchronous, so a checkpoint is complete on disk (orbax
+The last ``MAX_TO_KEEP`` checkpoints are kept, and checkpoint 0 (a run with demonstrations saves the agent as
+pre-training left it) for good.  Saves are synchronous, so a checkpoint is complete on disk (orbax
 writes it to a temporary folder and renames it) when :func:`save` returns, and restores are bit-identical.
 
 Damage: :func:`restore` of the latest checkpoint falls back to the newest intact one when a newer one cannot be
@@ -38,7 +39,9 @@ logger = logging.getLogger(__name__)
 
 
 def _manager(run_dir) -> ocp.CheckpointManager:
-    options = ocp.CheckpointManagerOptions(max_to_keep=MAX_TO_KEEP, create=True, enable_async_checkpointing=False)
+    # keep_period: steps divisible by it are never deleted; with 2**62 that is step 0 alone (the pre-trained agent).
+    options = ocp.CheckpointManagerOptions(max_to_keep=MAX_TO_KEEP, keep_period=2**62, create=True,
+                                           enable_async_checkpointing=False)
     return ocp.CheckpointManager(Path(run_dir).absolute() / "checkpoints", options=options,
                                  item_handlers={name: ocp.StandardCheckpointHandler() for name in ("state", "params")})
 

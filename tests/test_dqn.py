@@ -217,3 +217,17 @@ def test_target_period_copies_the_network_exactly_every_period():
         np.testing.assert_array_equal(learner.follow(target, params, update)["w"], 1.0 if copied else 0.0)
     polyak = dqn.DQN(dqn.DQNConfig(**{**TINY, "target_tau": 0.25}))
     np.testing.assert_allclose(polyak.follow(target, params, 0)["w"], 0.25)
+
+
+def test_fine_tuning_steps_at_a_scaled_learning_rate_after_pre_training():
+    """Adam's steps on a constant gradient are ~learning_rate each; after ``pretrain_steps`` they shrink by
+    ``finetune_lr_scale`` (the schedule counts pre-training steps)."""
+    config = dqn.DQNConfig(**TINY, demo_baseline="dpv", demo_steps=8, pretrain_steps=3, learning_rate=1e-2,
+                           finetune_lr_scale=0.1)
+    learner = dqn.DQN(config, env="unused", env_params=None, test_params=None)
+    params = {"w": jnp.zeros(4)}
+    state, steps = learner.optimizer.init(params), []
+    for _ in range(6):
+        updates, state = learner.optimizer.update({"w": jnp.ones(4)}, state, params)
+        steps.append(float(jnp.abs(updates["w"]).max()))
+    np.testing.assert_allclose(steps, [1e-2] * 3 + [1e-3] * 3, rtol=1e-3)

@@ -84,13 +84,13 @@ def test_checkpoint_round_trip_is_exact(tmp_path):
     for step in (0, 5, 10, 15):
         checkpoint.save(tmp_path, step, state.replace(update=jnp.int32(step)))
     assert checkpoint.latest_step(tmp_path) == 15 and checkpoint.latest_step(tmp_path / "missing") is None
-    assert sorted(int(p.name) for p in (tmp_path / "checkpoints").iterdir()) == [5, 10, 15]  # the last 3
+    assert sorted(int(p.name) for p in (tmp_path / "checkpoints").iterdir()) == [0, 5, 10, 15]  # 0 and the last 3
     assert_identical(checkpoint.restore(tmp_path, state), state.replace(update=jnp.int32(15)))
     abstract = jax.eval_shape(lambda: state)
     assert_identical(checkpoint.restore(tmp_path, abstract, step=5), state)
     assert_identical(checkpoint.restore_params(tmp_path), state.params)
     with pytest.raises(FileNotFoundError):
-        checkpoint.restore(tmp_path, state, step=0)
+        checkpoint.restore(tmp_path, state, step=1)
     config = dqn.DQNConfig(features=(4, 5), dilations=(1, 3), dueling=False, budget_fraction=0.1)
     checkpoint.save_config(tmp_path, config, seed=3, chunk=7)
     assert checkpoint.load_config(tmp_path) == config
@@ -187,6 +187,9 @@ def test_training_with_demonstrations_raises_no_nan_and_ends_finite(tmp_path):
     assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(params))
     first = records(tmp_path / "nan")[0]  # the evaluation after pre-training
     assert first["update"] == 0 and set(train_dqn.METHODS) <= set(first["eval"])
+    # the pre-trained agent is checkpoint 0 (to export or resume from), besides the later ones
+    assert 0 in (int(p.name) for p in (tmp_path / "nan" / "checkpoints").iterdir())
+    assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(checkpoint.restore_params(tmp_path / "nan", 0)))
 
 
 @pytest.mark.slow

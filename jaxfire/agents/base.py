@@ -85,7 +85,10 @@ class Learner:
             env, env_params, test_params = make_env(config)
         self.env, self.env_params, self.test_params = env, env_params, test_params
         self.network = make_network(config)
-        self.optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate))
+        # Adam counts pre-training steps too: the rate drops to finetune_lr_scale x learning_rate after them.
+        rate = optax.piecewise_constant_schedule(config.learning_rate,
+                                                 {config.pretrain_steps: config.finetune_lr_scale})
+        self.optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(rate))
         self.batch_sharding = batch_sharding
         self.decay_updates = max(1, int(config.epsilon_fraction * config.total_updates))
 

@@ -51,6 +51,7 @@ HELP = {  # field -> meaning (the training CLI's flag help)
                      "domirank, dpv, greedy; empty: none)",
     "demo_steps": "demonstration steps per environment put in the replay before training",
     "pretrain_steps": "gradient steps on the demonstrations before training",
+    "finetune_lr_scale": "learning-rate multiplier after the pre-training steps (RL fine-tuning)",
     "demo_fraction": "DQN: share of every training batch drawn from the demonstration buffer (with demonstrations)",
     "demo_target": "imitation target on a demonstrated step: next (the teacher's next cell) or plan (any cell of "
                    "its plan not placed yet)",
@@ -76,6 +77,7 @@ RANGES = {  # field -> allowed values (tuple fields: every element) of any algor
     "reward_scale": POSITIVE, "epsilon_start": FRACTION, "epsilon_end": FRACTION, "epsilon_fraction": FRACTION,
     "learning_starts": COUNT, "gradient_steps": WHOLE, "target_tau": FRACTION, "target_period": COUNT,
     "demo_steps": COUNT, "pretrain_steps": COUNT, "demo_weight": Range(0.0), "demo_fraction": FRACTION,
+    "finetune_lr_scale": POSITIVE,
     "rollout_steps": WHOLE, "epochs": WHOLE, "minibatches": WHOLE, "lam": FRACTION,
 }
 
@@ -125,6 +127,7 @@ class AgentConfig:
     pretrain_steps: int = 0
     demo_weight: float = 1.0
     demo_target: str = "next"
+    finetune_lr_scale: float = 1.0
 
     @classmethod
     def from_dict(cls, fields: dict):
