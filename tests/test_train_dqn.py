@@ -210,3 +210,16 @@ def test_two_cpu_devices_train_the_same_agent(uninterrupted, tmp_path):
     assert max(differences) < 1e-3
     assert summary["evaluation"]["agent"] == pytest.approx(
         json.loads((uninterrupted / "summary.json").read_text())["evaluation"]["agent"], abs=1e-6)
+
+
+@pytest.mark.slow
+def test_the_committed_standard_agent_places_exactly_the_budget_on_a_twice_larger_grid():
+    from pathlib import Path
+
+    from jaxfire.agents import load_policy
+
+    policy = load_policy(Path(__file__).parents[1] / "results" / "agents" / "standard")
+    assert policy.config.landscape_side == 50
+    land = landscape.synthetic(jax.random.key(11), (100, 100))
+    plan = np.asarray(policy(jax.random.key(0), land, Weather(20.0, 270.0), 25))
+    assert plan.shape == (100, 100) and plan.sum() == 25 and not (plan & ~np.asarray(land.burnable)).any()
