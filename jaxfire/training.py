@@ -300,8 +300,6 @@ def train(config, run_dir=None, *, settings: RunSettings = RunSettings(), resume
         record = {"update": 0, "env_steps": 0}
         _evaluated(record, eval_fn, state.params)
         report({**record, "wall_s": time.perf_counter() - start})
-        if run_dir is not None:
-            checkpoint.save(run_dir, 0, state)
     chunks, update = _Chunks(learner, shardings, mesh), int(local(state.update))
     while update < config.total_updates:
         length = min(settings.chunk - update % settings.chunk, config.total_updates - update)

@@ -135,7 +135,7 @@ def test_run_folder_holds_config_metrics_checkpoints_and_figures(uninterrupted):
     assert summary["evaluation"]["agent"] == evaluation["agent"] and len(summary["evaluation"]["per_landscape"]) == 1
     config = checkpoint.load_config(uninterrupted)
     assert config.features == (8, 8) and config.landscape_side == 12 and config.total_updates == 30
-    assert sorted(int(p.name) for p in (uninterrupted / "checkpoints").iterdir()) == [10, 20, 30]
+    assert sorted(int(p.name) for p in (uninterrupted / "checkpoints").iterdir()) == [0, 10, 20, 30]  # 0 and the last 3
     assert {p.name for p in (uninterrupted / "plots").iterdir()} == {"learning_curves.png", "landscape_0.png"}
 
 
