@@ -218,7 +218,8 @@ def main(argv=None) -> dict:
                                      neighbours=args.neighbours, log=print)
         rows = table_rows(result, args.budgets)
         meta = {"landscapes": len(landscapes_), "source": args.landfire or f"synthetic {args.grid}x{args.grid} test "
-                f"split ({args.roads} roads, {args.rivers} rivers, {args.lakes} lakes)", "eval_ignitions": args.eval_ignitions, "plan_ignitions": args.plan_ignitions,
+                f"split ({args.roads} roads, {args.rivers} rivers, {args.lakes} lakes)",
+                "eval_ignitions": args.eval_ignitions, "plan_ignitions": args.plan_ignitions,
                 "wind_kmh": args.wind_kmh, "wind_from_deg": args.wind_from_deg, "max_minutes": args.max_minutes,
                 "neighbours": args.neighbours, "budgets": args.budgets, "seconds": time.perf_counter() - start,
                 "machine": common.machine_description(), "parallel": parallel_info}

@@ -13,8 +13,9 @@ Layout of ``run_dir``:
   written before PQN existed hold ``{"dqn": ...}`` without ``"algorithm"`` and load as DQN.
 
 The last ``MAX_TO_KEEP`` checkpoints are kept, and checkpoint 0 (the state training starts from: with
-demonstrations, the agent as pre-training left it) for good.  Saves are synchronous, so a checkpoint is complete on disk (orbax
-writes it to a temporary folder and renames it) when :func:`save` returns, and restores are bit-identical.
+demonstrations, the agent as pre-training left it) for good.  Saves are synchronous, so a checkpoint is complete on
+disk (orbax writes it to a temporary folder and renames it) when :func:`save` returns, and restores are
+bit-identical.
 
 Damage: :func:`restore` of the latest checkpoint falls back to the newest intact one when a newer one cannot be
 read (a truncated data file, empty metadata, an emptied step folder); the damaged step is moved, never deleted, to

@@ -16,9 +16,9 @@ and a 20-update DQN run with DPV demonstrations (final parameters and per-update
   bad-input rule had passed against the record, except ``dqn_run``'s reported ``metric_loss``, 1 ulp off at 2 of
   20 updates since the PQN and bad-input merges (the reduction order of the reported mean loss; every
   parameter and every other metric bitwise equal).
-* demonstrations moved to a buffer of their own with a fixed share of every batch, and the imitation loss to the
-  teacher's remaining plan (issue 11): ``dqn_run`` re-recorded (``python tests/test_golden.py dqn_run``); the other
-  parts passed unchanged.
+* demonstrations moved to a buffer of their own with a fixed share of every batch, and the imitation loss to a set
+  of accepted cells (default: the teacher's next cell, as before) (issue 11): ``dqn_run`` re-recorded
+  (``python tests/test_golden.py dqn_run``); the other parts passed unchanged.
 
 A part is re-recorded only in the commit that changes its behaviour on purpose, and that commit says why.
 Tolerance: exact equality.  Everything here is deterministic on one CPU device (integer burned counts, a unique

@@ -9,10 +9,10 @@ times the negative log-probability that a softmax over the valid cells' Q-values
 (:func:`jaxfire.agents.losses.imitation_loss`).  ``"plan"`` asks only that the policy's best cell belong to the
 plan, whatever order the teacher listed it in; for a teacher of lines that was worse (at 50x50 the agent
 pre-trained on cut_lines with it burned more than burn_probability): a segment stops fires only when it is whole,
-and the teacher's order, segment by segment, is what teaches the policy to finish the line it started.  (DQfD's large-margin term
-``max_a [Q(s, a) + margin] - Q(s, a_demo)`` moves only two of ~10^3 actions per sample; here it flattened the Q-map
-instead of ranking cells.)  DQN keeps the demonstrations in a buffer of their own, never overwritten, and draws a
-fixed share (``demo_fraction``) of every batch from it (DQfD's separate buffer: without it the agent drifted away
+and the teacher's order, segment by segment, is what teaches the policy to finish the line it started.  (DQfD's
+large-margin term ``max_a [Q(s, a) + margin] - Q(s, a_demo)`` moves only two of ~10^3 actions per sample; here it
+flattened the Q-map instead of ranking cells.)  DQN keeps the demonstrations in a buffer of their own, never
+overwritten, and draws a fixed share (``demo_fraction``) of every batch from it (DQfD's separate buffer: without it the agent drifted away
 from its teacher as the demonstrations became a vanishing share of the replay).
 
 :func:`run` is the algorithm-independent part (environments placing their demonstrator's plans, each step handed to
@@ -65,8 +65,9 @@ def run(learner, env_state, carry, plan_key, steps_key, step_fn):
     """``learner.config.demo_steps`` steps of every environment placing its demonstrator's plan.
 
     ``step_fn(key, env_state, carry, action, accepted) -> (next_env_state, carry, done, out)`` takes one step of
-    every environment with the demonstrated ``action`` ``int32[E]`` (``accepted`` ``bool[E, H * W]``: the plan's cells
-    not placed yet, :func:`accepted_cells`; ``done`` ``bool[E]``: episodes that ended, which get fresh plans).  ``plan_key`` draws the first plans, ``steps_key`` the steps (and the plans of later episodes).
+    every environment with the demonstrated ``action`` ``int32[E]`` (``accepted`` ``bool[E, H * W]``: the imitation
+    targets of ``demo_target``, :func:`accepted_cells`; ``done`` ``bool[E]``: episodes that ended, which get fresh
+    plans).  ``plan_key`` draws the first plans, ``steps_key`` the steps (and the plans of later episodes).
     Returns ``(env_state, carry, outs)``, ``outs`` every step's ``out`` stacked along a leading step axis.
     """
     E = learner.config.num_envs

@@ -18,9 +18,9 @@ Demonstrations (``demo_baseline``, ``demo_steps``, ``pretrain_steps``): ``init``
 environment placing its demonstrator's plan (:func:`jaxfire.agents.demonstrations.run`), then pre-trains on that
 rollout for ``pretrain_steps`` gradient steps, in epochs of ``minibatches`` steps whose lambda-returns are recomputed
 with the current network before each epoch, adding ``demo_weight`` x the imitation loss
-(:func:`jaxfire.agents.losses.imitation_loss`: pick a cell of the teacher's plan not placed yet).  Every rollout
-transition carries a ``demo`` flag and the teacher's accepted cells, and :meth:`PQN.learn` applies the imitation
-term to flagged samples, so demonstrating environments inside training rollouts (search as teacher) only need a
+(:func:`jaxfire.agents.losses.imitation_loss`: pick one of the teacher's accepted cells, ``demo_target``).  Every
+rollout transition carries a ``demo`` flag and the teacher's accepted cells, and :meth:`PQN.learn` applies the
+imitation term to flagged samples, so demonstrating environments inside training rollouts (search as teacher) only need a
 source of demonstrated actions.
 
 Conventions: an *update* is one rollout plus its ``epochs x minibatches`` gradient steps, so env steps per update
@@ -133,7 +133,8 @@ class PQN(base.Learner):
 
     def loss(self, params, batch: dict, imitate: bool) -> jnp.ndarray:
         """Regression of ``Q(s, a)`` on the lambda-returns (+ ``demo_weight`` x the imitation cross-entropy on
-        demonstrated samples when ``imitate``) of a minibatch ``{"obs", "mask", "action", "demo", "accepted", "target"}``."""
+        demonstrated samples when ``imitate``) of a minibatch ``{"obs", "mask", "action", "demo", "accepted",
+        "target"}``."""
         B = batch["action"].shape[0]
         q_all = self.network.apply(params, batch["obs"]).reshape(B, -1)
         loss = losses.td_loss(q_all, batch["action"], batch["target"], huber=self.config.td_loss == "huber")
