@@ -11,9 +11,9 @@ plan, whatever order the teacher listed it in; for a teacher of lines that was w
 pre-trained on cut_lines with it burned more than burn_probability): a segment stops fires only when it is whole,
 and the teacher's order, segment by segment, is what teaches the policy to finish the line it started.  (DQfD's
 large-margin term ``max_a [Q(s, a) + margin] - Q(s, a_demo)`` moves only two of ~10^3 actions per sample; here it
-flattened the Q-map instead of ranking cells.)  DQN keeps the demonstrations in a buffer of their own, never
-overwritten, and draws a fixed share (``demo_fraction``) of every batch from it (DQfD's separate buffer: without it the agent drifted away
-from its teacher as the demonstrations became a vanishing share of the replay).
+flattened the Q-map instead of ranking cells.) DQN keeps the demonstrations in a buffer of their own, never
+overwritten, and draws a fixed share (``demo_fraction``) of every batch from it (DQfD's separate buffer: without it
+the agent drifted away from its teacher as the demonstrations became a vanishing share of the replay).
 
 :func:`run` is the algorithm-independent part (environments placing their demonstrator's plans, each step handed to
 the learner's ``step_fn``); :func:`demonstrate`, :func:`pretrain` and :func:`prefill` are DQN's replay path, and

@@ -18,10 +18,10 @@ Demonstrations (``demo_baseline``, ``demo_steps``, ``pretrain_steps``): ``init``
 environment placing its demonstrator's plan (:func:`jaxfire.agents.demonstrations.run`), then pre-trains on that
 rollout for ``pretrain_steps`` gradient steps, in epochs of ``minibatches`` steps whose lambda-returns are recomputed
 with the current network before each epoch, adding ``demo_weight`` x the imitation loss
-(:func:`jaxfire.agents.losses.imitation_loss`: pick one of the teacher's accepted cells, ``demo_target``).  Every
+(:func:`jaxfire.agents.losses.imitation_loss`: pick one of the teacher's accepted cells, ``demo_target``). Every
 rollout transition carries a ``demo`` flag and the teacher's accepted cells, and :meth:`PQN.learn` applies the
-imitation term to flagged samples, so demonstrating environments inside training rollouts (search as teacher) only need a
-source of demonstrated actions.
+imitation term to flagged samples, so demonstrating environments inside training rollouts (search as teacher) only
+need a source of demonstrated actions.
 
 Conventions: an *update* is one rollout plus its ``epochs x minibatches`` gradient steps, so env steps per update
 = ``rollout_steps x num_envs``; ``T`` rollout steps, ``E`` environments, ``N = T x E`` transitions, minibatches of
