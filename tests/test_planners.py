@@ -243,3 +243,43 @@ def test_cut_lines_beats_dpv_and_greedy_on_held_out_fires():
             plan = planners.PLANNERS[name](KEY, land, WEATHER, 12, num_ignitions=16)
             results[name] = results.get(name, 0.0) + burned(land, plan, held_out)
     assert results["cut_lines"] < results["dpv"] and results["cut_lines"] < results["greedy"], results
+
+
+def gap_landscape():
+    """A river across row 7 with a 3-cell gap (columns 9-11); 16 fires in the north half."""
+    fuel = np.full(SHAPE, 102)
+    fuel[7] = 99
+    fuel[7, 9:12] = 102
+    north = np.argwhere(fuel[:7] != 99)
+    return from_fuel(fuel), north[np.random.default_rng(1).choice(len(north), 16, replace=False)]
+
+
+def next_cut(land, ignitions, treated, budget, max_minutes=1e4):
+    grids = planners.scoring.scenario_grids(land, WEATHER, 16)
+    return np.asarray(planners.next_cut(grids, land.burnable, jnp.asarray(ignitions), jnp.asarray(treated), budget,
+                                        max_minutes))
+
+
+def test_next_cut_finishes_a_half_closed_gap_and_falls_back_to_dpv():
+    """The teacher queried from partial plans: the gap's untreated cells while the gap is open (one of them
+    already treated costs nothing), then, with the gap closed and no fire crossing anything worth cutting, the one
+    cell of highest DPV; nothing once the budget is spent."""
+    gap, ignitions = gap_landscape()
+    treated = np.zeros(SHAPE, bool)
+    np.testing.assert_array_equal(np.argwhere(next_cut(gap, ignitions, treated, 3)), [[7, 9], [7, 10], [7, 11]])
+    treated[7, 10] = True
+    np.testing.assert_array_equal(np.argwhere(next_cut(gap, ignitions, treated, 3)), [[7, 9], [7, 11]])
+    treated[7, 9:12] = True
+    dpv = np.asarray(planners.scoring.dpv(planners.scoring.scenario_grids(gap, WEATHER, 16), jnp.asarray(ignitions),
+                                          1e4, jnp.asarray(treated)))
+    after = next_cut(gap, ignitions, treated, 5)
+    assert after.sum() == 1 and dpv[after].item() == dpv[np.asarray(gap.burnable) & ~treated].max()
+    assert not next_cut(gap, ignitions, treated, 3).any()
+
+
+def test_next_cut_from_nothing_is_the_first_cut_of_cut_lines(land, ignitions):
+    """From an untreated landscape the teacher's answer is the cells cut_lines places first (ranks 0..k-1)."""
+    rank = np.asarray(planners.cut_lines(KEY, land, WEATHER, 20, ignitions=ignitions, ranked=True))
+    cut = next_cut(land, ignitions, np.zeros(SHAPE, bool), 20, 480.0)
+    assert 0 < cut.sum() <= 20
+    np.testing.assert_array_equal(cut, rank < cut.sum())

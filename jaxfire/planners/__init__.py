@@ -12,6 +12,7 @@ Every planner has one signature (:mod:`jaxfire.planners.base`): ``name(key, land
 * :func:`greedy`: one cell at a time, the top-DPV candidate that most lowers the expected burned fraction.
 * :func:`cut_lines`: row and column segments that cut the planning fires, by burned area saved per treated cell, in
   ``rounds`` rounds of simulation; scales to any size (the default of ``python -m experiments.plan``).
+  :func:`next_cut` is its answer from any partial plan (a teacher for learned planners).
 
 A trained agent is a planner too: :func:`jaxfire.agents.load_policy` returns one with this signature.  To add a
 planner, write the function in a module of this package and add it to :data:`PLANNERS`.
@@ -21,10 +22,11 @@ from jaxfire.planners.domirank import domirank, domirank_scores, spread_weights
 from jaxfire.planners.greedy import greedy, greedy_search
 from jaxfire.planners.heuristics import burn_probability, dpv, random
 from jaxfire.planners.iterative import iterative_dpv
-from jaxfire.planners.lines import cut_lines, cut_lines_search
+from jaxfire.planners.lines import cut_lines, cut_lines_search, next_cut
 
 PLANNERS = {"random": random, "burn_probability": burn_probability, "domirank": domirank, "dpv": dpv,
             "iterative_dpv": iterative_dpv, "greedy": greedy, "cut_lines": cut_lines}
 
 __all__ = ["PLANNERS", "burn_probability", "cell_ranks", "check_budget", "cut_lines", "cut_lines_search", "domirank",
-           "domirank_scores", "dpv", "greedy", "greedy_search", "iterative_dpv", "random", "spread_weights", "top_cells"]
+           "domirank_scores", "dpv", "greedy", "greedy_search", "iterative_dpv", "next_cut", "random",
+           "spread_weights", "top_cells"]

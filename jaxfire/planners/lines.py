@@ -135,6 +135,55 @@ def covered_by(crossing, f, c) -> jnp.ndarray:
     return (top[f, c] <= top[:, c]) & (bottom[:, c] <= bottom[f, c]) & (top[:, c] <= bottom[:, c])
 
 
+def fire_crossings(grids: SpreadGrid, burnable, ignitions, treated, max_minutes) -> tuple:
+    """``(by_column, by_row)``: :func:`crossings` of the planning fires ``ignitions`` (``int[N, 2]``) solved on the
+    step times ``grids`` (leading ``[K]`` weather axis) after treating ``treated`` (``bool[H, W]``); ``by_row`` is
+    that of the transposed grid (rows as columns)."""
+    H, W = burnable.shape
+    ignitions = jnp.asarray(ignitions, jnp.int32)
+    treat = jax.vmap(fire.treat_grid, in_axes=(0, None, None))(grids, burnable, treated)
+    groups = scoring.grouped(ignitions, grids.step_minutes.shape[0])
+    burned = jnp.isfinite(jax.vmap(fire.solve_many, in_axes=(0, 0, None))(treat, groups, max_minutes))
+    burned = burned.reshape(-1, H, W)
+    return crossings(burned, ignitions[:, 1]), crossings(burned.transpose(0, 2, 1), ignitions[:, 0])
+
+
+def best_of_both(orientations, gains, opened, remaining) -> tuple:
+    """The cut of highest gain per treated cell over both orientations (:func:`best_cut` of each).
+
+    Returns ``(found, cells bool[H, W], stopped bool[N])``: whether a cut that fits ``remaining`` saves anything,
+    its untreated burnable cells (none when not found) and the fires it stops."""
+    by_column, by_row = orientations
+    col_score, col_cells, col_cut = best_cut(by_column, gains[0], opened, remaining)
+    row_score, row_cells, row_cut = best_cut(by_row, gains[1], opened.T, remaining)
+    use_row = row_score > col_score
+    found = jnp.maximum(row_score, col_score) > 0
+    cells = found & jnp.where(use_row, row_cells.T, col_cells)
+    return found, cells, jnp.where(use_row, covered_by(by_row, *row_cut), covered_by(by_column, *col_cut))
+
+
+@jax.jit
+def next_cut(grids: SpreadGrid, burnable, ignitions, treated, budget_cells, max_minutes=480.0) -> jnp.ndarray:
+    """What the cut-lines teacher treats next from any partial plan: ``bool[H, W]``, the untreated cells of the
+    best tight cut (highest burned area saved per treated cell, fitting the budget left) of the planning fires
+    ``ignitions`` solved on the landscape after ``treated`` (``bool[H, W]``, the cells placed so far, counted in
+    ``budget_cells``), or the single untreated cell of highest DPV there when no cut saves anything (empty when the
+    budget is spent).
+
+    From an untreated landscape this is the first cut :func:`cut_lines` places.  From a state a policy reached, it
+    is the teacher's answer there (DAgger, Ross et al. 2011): a cut the policy left half-done is cheap to finish
+    (its treated cells are free), so the teacher finishes it.  One solve of the fires, plus one for the DPV.
+    """
+    H, W = burnable.shape
+    orientations = fire_crossings(grids, burnable, ignitions, treated, max_minutes)
+    gains = tuple(all_gains(crossing) for crossing in orientations)
+    opened, remaining = burnable & ~treated, budget_cells - treated.sum()
+    found, cells, _ = best_of_both(orientations, gains, opened, remaining)
+    value = jnp.where(opened, scoring.dpv(grids, ignitions, max_minutes, treated), -jnp.inf)
+    top = (jnp.arange(H * W) == jnp.argmax(value)).reshape(H, W) & opened & (remaining > 0)
+    return jnp.where(found, cells, top)
+
+
 @functools.partial(jax.jit, static_argnames="rounds")
 def cut_lines_search(grids: SpreadGrid, burnable, ignitions, budget_cells, tie_key, max_minutes=480.0,
                      rounds: int = 16) -> jnp.ndarray:
@@ -142,7 +191,6 @@ def cut_lines_search(grids: SpreadGrid, burnable, ignitions, budget_cells, tie_k
     ``grids`` (leading ``[K]`` weather axis) and fuel mask ``burnable``; ``budget_cells`` may be traced."""
     H, W = burnable.shape
     ignitions = jnp.asarray(ignitions, jnp.int32)
-    groups = scoring.grouped(ignitions, grids.step_minutes.shape[0])
     quota = -(-budget_cells // rounds)
 
     def place(rank, cells):  # ranks for ``cells`` after the cells placed so far, in flat-index order
@@ -150,14 +198,8 @@ def cut_lines_search(grids: SpreadGrid, burnable, ignitions, budget_cells, tie_k
         return jnp.where(cells, placed + jnp.cumsum(cells.ravel()).reshape(H, W) - 1, rank)
 
     def one_round(_, rank):
-        treated = rank < H * W
-        treat = jax.vmap(fire.treat_grid, in_axes=(0, None, None))(grids, burnable, treated)
-        burned = jnp.isfinite(jax.vmap(fire.solve_many, in_axes=(0, 0, None))(treat, groups, max_minutes))
-        burned = burned.reshape(-1, H, W)
-        by_column = crossings(burned, ignitions[:, 1])
-        by_row = crossings(burned.transpose(0, 2, 1), ignitions[:, 0])       # rows = columns of the transpose
-
-        orientations = (by_column, by_row)
+        orientations = fire_crossings(grids, burnable, ignitions, rank < H * W, max_minutes)
+        by_column, by_row = orientations
         gains = tuple(all_gains(crossing) for crossing in orientations)
 
         def forget(state):  # remove the saved area of up to DRAIN newly cut fires from every cut's gain
@@ -169,12 +211,8 @@ def cut_lines_search(grids: SpreadGrid, burnable, ignitions, budget_cells, tie_k
         def pick(state):
             rank, spent, gains, cut, _ = state
             opened, remaining = burnable & (rank == H * W), budget_cells - (rank < H * W).sum()
-            col_score, col_cells, col_cut = best_cut(by_column, gains[0], opened, remaining)
-            row_score, row_cells, row_cut = best_cut(by_row, gains[1], opened.T, remaining)
-            use_row = row_score > col_score
-            found = jnp.maximum(row_score, col_score) > 0
-            cells = found & jnp.where(use_row, row_cells.T, col_cells)
-            stopped = found & ~cut & jnp.where(use_row, covered_by(by_row, *row_cut), covered_by(by_column, *col_cut))
+            found, cells, stopped = best_of_both(orientations, gains, opened, remaining)
+            stopped = found & ~cut & stopped
             gains = lax.while_loop(lambda state: state[1].any(), forget, (gains, stopped))[0]
             return place(rank, cells), spent + cells.sum(), gains, cut | stopped, found
 
