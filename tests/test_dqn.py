@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxfire import baselines, landscape
+from jaxfire import baselines, landscape, planners
 from jaxfire.agents import dqn, replay as replay_lib
 from jaxfire.agents.networks import QNetwork, masked_argmax
 from jaxfire.env import FuelBreakEnv, ScenarioDistribution
@@ -176,6 +176,39 @@ def test_demonstrations_replay_the_baseline_plan_and_pretraining_imitates_it():
     for placed in range(budget):
         treated.ravel()[int(greedy(state.params, jnp.asarray(treated), jnp.int32(placed)))] = True
     assert (treated & plan).sum() >= budget / 2, f"{(treated & plan).sum()} of {budget} cells agree with DPV"
+
+
+@pytest.mark.slow
+def test_dagger_labels_every_visited_state_with_the_teachers_next_cut():
+    """With dagger every transition in the training replay carries the cut-lines teacher's answer at the agent's
+    state (recomputed here with jaxfire.planners.next_cut from the stored state) and is imitated when replayed."""
+    config = dqn.DQNConfig(**{**TINY, "total_updates": 6}, demo_baseline="cut_lines", demo_steps=8, pretrain_steps=2,
+                           planning_ignitions=8, dagger=True)
+    learner = dqn.build(config)
+    state = jax.jit(learner.init)(jax.random.key(0))
+    state, _ = jax.jit(lambda s: jax.lax.scan(learner.update, s, None, 6))(state)
+    replay = state.envs.replay
+    assert int(replay.size) == 6 and bool(replay.demo[:, :6].all())
+    cells = learner.env.num_actions
+    checked = 0
+    for env in range(config.num_envs):
+        for t in range(6):
+            index, scenario = int(replay.landscape_index[env, t]), int(replay.scenario_index[env, t])
+            treated = np.unpackbits(np.asarray(replay.treated_bits[env, t]))[:cells].astype(bool).reshape(12, 12)
+            land = landscape.take(learner.env_params.pool, index)
+            weather = jax.tree.map(lambda x: x[index, scenario], learner.env_params.scenarios.weather)
+            fires = learner.env_params.scenarios.planning_ignitions[index, scenario]
+            grids = planners.scoring.scenario_grids(land, weather, config.neighbours)
+            expected = np.asarray(planners.next_cut(grids, land.burnable, fires, jnp.asarray(treated),
+                                                    learner.env_params.budget_cells[index], config.max_minutes))
+            stored = np.unpackbits(np.asarray(replay.accepted_bits[env, t]))[:cells].astype(bool).reshape(12, 12)
+            np.testing.assert_array_equal(stored, expected)
+            checked += expected.any()
+    assert checked >= 6
+    with pytest.raises(ValueError, match="dagger needs demo_baseline cut_lines"):
+        dqn.DQNConfig(**TINY, demo_baseline="dpv", demo_steps=8, dagger=True).validate()
+    with pytest.raises(ValueError, match="dagger needs planning_ignitions > 0"):
+        dqn.DQNConfig(**TINY, demo_baseline="cut_lines", demo_steps=8, planning_ignitions=0, dagger=True).validate()
 
 
 def test_bad_demonstration_settings_are_named():

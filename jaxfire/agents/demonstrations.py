@@ -15,6 +15,12 @@ flattened the Q-map instead of ranking cells.) DQN keeps the demonstrations in a
 overwritten, and draws a fixed share (``demo_fraction``) of every batch from it (DQfD's separate buffer: without it
 the agent drifted away from its teacher as the demonstrations became a vanishing share of the replay).
 
+The teacher's plans show only the states the teacher reaches; a policy that errs once (a cut left half-done) is
+somewhere it never saw.  With ``dagger`` (DQN, ``cut_lines`` teacher; Ross et al. 2011) every state the agent
+visits is labelled with the teacher's answer there (:func:`teacher_cells`: its next cut from that partial plan,
+one simulation of the planning fires per environment step), stored with the transition in the replay, and
+imitated whenever that transition is replayed, so the imitation follows the agent's own states.
+
 :func:`run` is the algorithm-independent part (environments placing their demonstrator's plans, each step handed to
 the learner's ``step_fn``); :func:`demonstrate`, :func:`pretrain` and :func:`prefill` are DQN's replay path, and
 :class:`~jaxfire.agents.pqn.PQN` pre-trains on a demonstrated rollout instead (it has no replay).
@@ -29,7 +35,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxfire import landscape as landscapes
-from jaxfire.planners import PLANNERS
+from jaxfire.planners import PLANNERS, next_cut, scoring
 
 
 def cell_order(learner, key, env_state) -> jnp.ndarray:
@@ -43,6 +49,21 @@ def cell_order(learner, key, env_state) -> jnp.ndarray:
     rank = plan_with(key, landscape, env_state.weather, env_state.budget_cells, ranked=True,
                      ignitions=fires if config.planning_ignitions else None)
     return jnp.argsort(rank.ravel()).astype(jnp.int32)
+
+
+def teacher_cells(learner, env_state) -> jnp.ndarray:
+    """``bool[E, H, W]``: the cut-lines teacher's answer at every environment's state (DAgger's labels,
+    :func:`jaxfire.planners.next_cut`): the cells of its next cut on the landscape treated so far, with the fires
+    behind the episode's planning channels."""
+    config, params = learner.config, learner.env_params
+
+    def one(state):
+        landscape = landscapes.take(params.pool, state.landscape_index)
+        grids = scoring.scenario_grids(landscape, state.weather, config.neighbours)
+        fires = params.scenarios.planning_ignitions[state.landscape_index, state.scenario_index]
+        return next_cut(grids, landscape.burnable, fires, state.treated, state.budget_cells, config.max_minutes)
+
+    return jax.vmap(one)(env_state)
 
 
 def _replan(learner, key, env_state, order, fresh):

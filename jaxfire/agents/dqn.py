@@ -9,7 +9,8 @@ follows.  ``jax.vmap(train)`` over keys trains independent agents.  :class:`DQN`
 
 Demonstrations (``demo_baseline``, :mod:`jaxfire.agents.demonstrations`): ``init`` also fills a demonstration
 buffer of its own with a planner's plans and pre-trains on it; afterwards ``demo_fraction`` of every batch comes from
-it, and demonstrated transitions add an imitation loss.
+it, and demonstrated transitions add an imitation loss; with ``dagger`` every transition the agent makes also
+carries the teacher's answer at its state, imitated when it is replayed.
 
 Conventions: an *update* is one step of every environment plus, once the buffer holds ``learning_starts``
 entries per environment, ``gradient_steps`` gradient steps; rewards are the environment's (reduction of expected
@@ -85,7 +86,7 @@ class DQN(base.Learner):
         net_key, env_key, demo_key, key = jax.random.split(key, 4)
         obs, env_state = self.reset(env_key)
         params = self.network.init(net_key, obs[:1])
-        replay = replay_lib.create(E, self.config.buffer_per_env, self.env.num_actions)
+        replay = replay_lib.create(E, self.config.buffer_per_env, self.env.num_actions, accepted=self.config.dagger)
         demos = replay_lib.create(E, max(self.config.demo_steps, 1), self.env.num_actions, accepted=True)
         state = RunnerState(TrainState(params, params, self.optimizer.init(params)),
                             EnvBatch(env_state, obs, replay, demos, jnp.zeros(E, jnp.float32)), key, jnp.int32(0))
@@ -161,7 +162,10 @@ class DQN(base.Learner):
         epsilon = self.epsilon(state.update)
         mask = self.masks(envs.env_state)
         action = self.act(act_key, explore_key, state.train.params, envs.obs, mask, epsilon)
-        obs, env_state, replay, reward, done, info = self.step_and_store(step_key, envs.env_state, envs.replay, action)
+        # DAgger: the teacher's answer at every state the agent acts from, imitated when the transition is replayed.
+        accepted = demonstrations.teacher_cells(self, envs.env_state) if config.dagger else None
+        obs, env_state, replay, reward, done, info = self.step_and_store(step_key, envs.env_state, envs.replay, action,
+                                                                          config.dagger, accepted)
 
         def learn(train):
             step = lambda train, key: self.gradient_step(train, key, replay, envs.demos, self.demo_batch)  # noqa: E731

@@ -28,7 +28,8 @@ class Replay:
     action: jnp.ndarray            # int32[E, T]
     reward: jnp.ndarray            # float32[E, T]
     done: jnp.ndarray              # bool[E, T] the episode ended with this transition
-    demo: jnp.ndarray              # bool[E, T] the action came from a demonstrator
+    demo: jnp.ndarray              # bool[E, T] the entry has imitation targets: a demonstrator's step (or, with
+    #                                DQN's dagger, the teacher's answer at the agent's state)
     accepted_bits: jnp.ndarray | None  # uint8[E, T, ceil(H*W/8)] cells the teacher accepts (demonstration buffers)
     position: jnp.ndarray          # int32 next column written
     size: jnp.ndarray              # int32 columns filled (<= T)
