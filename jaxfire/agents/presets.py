@@ -12,16 +12,16 @@ DQN_PRESETS = {
                   num_envs=8, total_updates=1500, buffer_per_env=2048, batch_size=32, features=(16, 16, 16, 16),
                   learning_starts=32, learning_rate=1e-3, epsilon_start=0.5, demo_baseline="cut_lines",
                   demo_steps=128, pretrain_steps=300),
-    # CPU, <= 60 min on 2 cores: the committed agent (results/agents/standard).  50x50 landscapes (48 train, 16
-    # held out); 16 environments each place ~4 cut-lines plans (448 demonstration steps, 64 plans), 1,000
-    # pre-training steps on them, then 300 updates of RL fine-tuning at a tenth of the rate with half of every
-    # batch from the demonstrations (at the full rate and a quarter, 500 updates raised the held-out burned
-    # fraction from 0.100 to 0.115 while the training return rose: the reward comes from each scenario's fixed
-    # hidden fires, which RL learns to stop at the expense of the unseen ones).
+    # CPU, <= 60 min on 2 cores (40 min idle): the committed agent (results/agents/standard).  50x50 landscapes (48
+    # train, 16 held out); 16 environments each place ~4 cut-lines plans (448 demonstration steps, 64 plans), 500
+    # pre-training steps on them, then 600 updates with DAgger: every state the agent visits is labelled with the
+    # teacher's next cut there and imitated when replayed, half of every batch from the demonstrations, at half
+    # the rate (RL alone at the full rate overfitted each scenario's fixed hidden fires: the held-out burned
+    # fraction rose from 0.100 to 0.115 in 500 updates while the training return rose).
     "standard": dict(landscape_side=50, num_landscapes=64, ignitions_per_evaluation=8, scenarios_per_landscape=4,
-                     num_envs=16, total_updates=300, buffer_per_env=1024, batch_size=32, features=(16, 16, 16, 16),
-                     learning_starts=32, learning_rate=5e-4, finetune_lr_scale=0.1, epsilon_start=0.2,
-                     demo_baseline="cut_lines", demo_steps=448, pretrain_steps=1000, demo_fraction=0.5,
+                     num_envs=16, total_updates=600, buffer_per_env=1024, batch_size=32, features=(16, 16, 16, 16),
+                     learning_starts=32, learning_rate=5e-4, finetune_lr_scale=0.5, epsilon_start=0.2,
+                     demo_baseline="cut_lines", demo_steps=448, pretrain_steps=500, demo_fraction=0.5, dagger=True,
                      eval_every=150, checkpoint_every=150),
     # GPU: 50x50 landscapes, 10^6 replay transitions in all.
     "full": dict(landscape_side=50, num_landscapes=128, ignitions_per_evaluation=32, scenarios_per_landscape=16,
