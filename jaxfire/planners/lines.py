@@ -135,16 +135,20 @@ def covered_by(crossing, f, c) -> jnp.ndarray:
     return (top[f, c] <= top[:, c]) & (bottom[:, c] <= bottom[f, c]) & (top[:, c] <= bottom[:, c])
 
 
-def fire_crossings(grids: SpreadGrid, burnable, ignitions, treated, max_minutes) -> tuple:
-    """``(by_column, by_row)``: :func:`crossings` of the planning fires ``ignitions`` (``int[N, 2]``) solved on the
-    step times ``grids`` (leading ``[K]`` weather axis) after treating ``treated`` (``bool[H, W]``); ``by_row`` is
-    that of the transposed grid (rows as columns)."""
-    H, W = burnable.shape
-    ignitions = jnp.asarray(ignitions, jnp.int32)
+def solve_treated(grids: SpreadGrid, burnable, ignitions, treated, max_minutes) -> tuple:
+    """The planning fires ``ignitions`` (``int[N, 2]``, split evenly over the ``K`` weathers of ``grids``) solved
+    after treating ``treated`` (``bool[H, W]``): ``(treated grids, fires int32[K, N / K, 2], times float32[K, N / K,
+    H, W])``."""
     treat = jax.vmap(fire.treat_grid, in_axes=(0, None, None))(grids, burnable, treated)
-    groups = scoring.grouped(ignitions, grids.step_minutes.shape[0])
-    burned = jnp.isfinite(jax.vmap(fire.solve_many, in_axes=(0, 0, None))(treat, groups, max_minutes))
-    burned = burned.reshape(-1, H, W)
+    groups = scoring.grouped(jnp.asarray(ignitions, jnp.int32), grids.step_minutes.shape[0])
+    return treat, groups, jax.vmap(fire.solve_many, in_axes=(0, 0, None))(treat, groups, max_minutes)
+
+
+def both_crossings(times, ignitions) -> tuple:
+    """``(by_column, by_row)``: :func:`crossings` of the fires ``ignitions`` (``int[N, 2]``) whose arrival times are
+    ``times`` (``[..., H, W]``, ``N`` fires in all); ``by_row`` is that of the transposed grid (rows as columns)."""
+    burned = jnp.isfinite(times).reshape((-1,) + times.shape[-2:])
+    ignitions = jnp.asarray(ignitions, jnp.int32)
     return crossings(burned, ignitions[:, 1]), crossings(burned.transpose(0, 2, 1), ignitions[:, 0])
 
 
@@ -172,14 +176,16 @@ def next_cut(grids: SpreadGrid, burnable, ignitions, treated, budget_cells, max_
 
     From an untreated landscape this is the first cut :func:`cut_lines` places.  From a state a policy reached, it
     is the teacher's answer there (DAgger, Ross et al. 2011): a cut the policy left half-done is cheap to finish
-    (its treated cells are free), so the teacher finishes it.  One solve of the fires, plus one for the DPV.
+    (its treated cells are free), so the teacher finishes it.  One solve of the fires (the DPV reuses it).
     """
     H, W = burnable.shape
-    orientations = fire_crossings(grids, burnable, ignitions, treated, max_minutes)
+    treat, groups, times = solve_treated(grids, burnable, ignitions, treated, max_minutes)
+    orientations = both_crossings(times, ignitions)
     gains = tuple(all_gains(crossing) for crossing in orientations)
     opened, remaining = burnable & ~treated, budget_cells - treated.sum()
     found, cells, _ = best_of_both(orientations, gains, opened, remaining)
-    value = jnp.where(opened, scoring.dpv(grids, ignitions, max_minutes, treated), -jnp.inf)
+    dpv = jax.vmap(fire.dpv_from_times)(treat, groups, times).mean(0)  # scoring.dpv's, from the same solve
+    value = jnp.where(opened, dpv, -jnp.inf)
     top = (jnp.arange(H * W) == jnp.argmax(value)).reshape(H, W) & opened & (remaining > 0)
     return jnp.where(found, cells, top)
 
@@ -198,7 +204,8 @@ def cut_lines_search(grids: SpreadGrid, burnable, ignitions, budget_cells, tie_k
         return jnp.where(cells, placed + jnp.cumsum(cells.ravel()).reshape(H, W) - 1, rank)
 
     def one_round(_, rank):
-        orientations = fire_crossings(grids, burnable, ignitions, rank < H * W, max_minutes)
+        orientations = both_crossings(solve_treated(grids, burnable, ignitions, rank < H * W, max_minutes)[2],
+                                      ignitions)
         by_column, by_row = orientations
         gains = tuple(all_gains(crossing) for crossing in orientations)
 
