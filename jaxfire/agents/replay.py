@@ -1,9 +1,9 @@
 """Compact trajectory replay: per-environment ring buffers of episode states, not observations.
 
 Each entry stores what rebuilds the state (landscape and scenario indices into the environment's bank, the
-treatment mask packed to bits, cells placed) plus the action, reward, episode end and whether a demonstrator
-chose the action: ``ceil(H * W / 8) + 22`` bytes, 335 B for a 50x50 grid, so 10^6 transitions take ~0.34 GB (a stored pair of 12x50x50 float observations
-took 240 KB).  Observations are rebuilt from the environment's parameters when a batch is sampled.
+treatment mask packed to bits, cells placed) plus the action, reward, episode end and whether the entry has
+imitation targets: ``ceil(H * W / 8) + 22`` bytes, 335 B for a 50x50 grid, so 10^6 transitions take ~0.34 GB (a
+stored pair of 12x50x50 float observations took 240 KB).  Observations are rebuilt from the environment's parameters when a batch is sampled.
 
 A demonstration buffer (``create(..., accepted=True)``) also stores, per entry, the cells the teacher accepts at
 that state (the rest of its plan, packed to bits), the targets of the imitation loss
