@@ -93,6 +93,28 @@ def test_observation_channels(setup):
     np.testing.assert_array_equal(obs2[..., planning], obs[..., planning])  # planned before treatment: static
 
 
+def test_observation_of_a_treatment_is_the_untreated_fire_masked():
+    """The fire channels stored once per scenario, masked by the treatment, equal those of the treated landscape
+    recomputed from Rothermel (a treated cell burns nothing, an untreated one is unaffected), bit for bit; and the
+    head-rate channel is rescaled when the fastest cell is treated."""
+    from jaxfire.env import observation, untreated_fire
+
+    for seed in range(4):
+        land = landscape.synthetic(jax.random.key(seed), (12, 15))
+        weather = Weather(8.0 * seed, 97.0 * seed)
+        untreated = untreated_fire(land, weather)
+        treated = jax.random.uniform(jax.random.key(10 + seed), land.shape) < 0.3
+        fastest = np.unravel_index(int(jnp.argmax(untreated[..., 5])), land.shape)
+        treated = treated.at[fastest].set(True)
+        obs = observation(land, weather, treated, 2, 9, jnp.zeros(land.shape + (0,)), untreated)
+        recomputed = untreated_fire(land.with_fuel_breaks(treated), weather)
+        np.testing.assert_array_equal(obs[..., :Channel.HEAD_RATE], recomputed[..., :5])
+        head = np.asarray(recomputed[..., 5])
+        np.testing.assert_allclose(obs[..., Channel.HEAD_RATE], head / head.max(), rtol=1e-6)
+        assert head.max() < float(untreated[..., 5].max())
+        np.testing.assert_array_equal(obs, observation(land, weather, treated, 2, 9, jnp.zeros(land.shape + (0,))))
+
+
 def test_planning_maps_on_a_strip_by_hand():
     """A 1x6 strip of grass lit at its west end: every cell burns; cell c (c >= 1) protects the 6 - c cells from
     itself eastward, the ignition cell protects nothing (treating it does not stop its fire)."""

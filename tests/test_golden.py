@@ -19,6 +19,10 @@ and a 20-update DQN run with DPV demonstrations (final parameters and per-update
 * demonstrations moved to a buffer of their own with a fixed share of every batch, and the imitation loss to a set
   of accepted cells (default: the teacher's next cell, as before) (issue 11): ``dqn_run`` re-recorded
   (``python tests/test_golden.py dqn_run``); the other parts passed unchanged.
+* the scenario bank stores each scenario's untreated fire channels (computed vmapped over its weathers, which
+  rounds a few rate channels 1 ulp differently from the per-step computation) and the network's convolutions run
+  forward natively (differentiated as im2col, as before): ``episode`` (its observations only: rewards, burned
+  counts and actions equal) and ``dqn_run`` re-recorded (``python tests/test_golden.py episode dqn_run``).
 
 A part is re-recorded only in the commit that changes its behaviour on purpose, and that commit says why.
 Tolerance: exact equality.  Everything here is deterministic on one CPU device (integer burned counts, a unique

@@ -1,4 +1,4 @@
-"""Pure losses and the network's im2col convolution, against hand computations and lax.conv_general_dilated."""
+"""Pure losses and the network's convolution, against hand computations and lax.conv_general_dilated."""
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -63,16 +63,30 @@ def test_imitation_loss_rewards_picking_any_accepted_cell_and_ignores_invalid_on
 
 
 @pytest.mark.parametrize("dilation", [1, 2, 3])
-def test_im2col_convolution_equals_lax_conv(dilation):
-    """The shifted-copies convolution is a 3x3 'SAME' dilated convolution (cross-correlation, zero padding)."""
+def test_convolution_and_its_gradient_equal_lax_conv(dilation):
+    """The layer is a 3x3 'SAME' dilated convolution (cross-correlation, zero padding) of its im2col parameters, and
+    its custom gradient (im2col's) equals the gradient of ``lax.conv_general_dilated``."""
+    from jaxfire.agents.networks import dilated_conv3x3, im2col_conv3x3
+
     x = jax.random.normal(jax.random.key(0), (2, 9, 7, 5))
     layer = DilatedConv3x3(features=4, dilation=dilation)
     params = layer.init(jax.random.key(1), x)
-    kernel = params["params"]["Dense_0"]["kernel"].reshape(3, 3, 5, 4)   # (dr, dc) row-major, then channels
+    kernel = params["params"]["Dense_0"]["kernel"]
     bias = params["params"]["Dense_0"]["bias"]
-    expected = jax.lax.conv_general_dilated(x, kernel, (1, 1), "SAME", rhs_dilation=(dilation, dilation),
-                                            dimension_numbers=("NHWC", "HWIO", "NHWC")) + bias
-    np.testing.assert_allclose(layer.apply(params, x), expected, rtol=1e-5, atol=1e-5)
+
+    def lax_conv(x, kernel):   # kernel rows: shifts (dr, dc) row-major, then channels
+        return jax.lax.conv_general_dilated(x, kernel.reshape(3, 3, 5, 4), (1, 1), "SAME",
+                                            rhs_dilation=(dilation, dilation),
+                                            dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+    expected = lax_conv(x, kernel)
+    np.testing.assert_allclose(layer.apply(params, x), expected + bias, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(im2col_conv3x3(x, kernel, dilation), expected, rtol=1e-5, atol=1e-5)
+    weights = jax.random.normal(jax.random.key(2), expected.shape)
+    grad_layer = jax.grad(lambda x, k: (dilated_conv3x3(x, k, dilation) * weights).sum(), (0, 1))(x, kernel)
+    grad_lax = jax.grad(lambda x, k: (lax_conv(x, k) * weights).sum(), (0, 1))(x, kernel)
+    for ours, theirs in zip(grad_layer, grad_lax):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("whole_plan", [False, True])

@@ -17,7 +17,7 @@ from flax import struct
 from jaxfire import fire
 from jaxfire.agents.config import AgentConfig, DQNConfig
 from jaxfire.agents.networks import QNetwork, make_network, masked_argmax
-from jaxfire.env import observation, place_cells
+from jaxfire.env import observation, place_cells, untreated_fire
 from jaxfire.planners import check_budget
 from jaxfire.validation import check_finite_tree, validated
 
@@ -55,10 +55,11 @@ def greedy_placement(params, network, key, landscape, weather, budget_cells, nei
         ignitions = fire.sample_ignitions(key, landscape.burnable, planning_ignitions)
         planning = fire.planning_maps(fire.spread_grid(landscape, weather, neighbours), ignitions, max_minutes)
     budget_cells = jnp.asarray(budget_cells, jnp.int32)
+    fire_channels = untreated_fire(landscape, weather)
 
     def place(_, carry):
         treated, placed = carry
-        obs = observation(landscape, weather, treated, placed, budget_cells, planning)
+        obs = observation(landscape, weather, treated, placed, budget_cells, planning, fire_channels)
         valid = landscape.burnable & ~treated
         cell = masked_argmax(network.apply(params, obs[None])[0], valid)
         return place_cells(treated, placed, cell[None], valid, budget_cells)

@@ -9,10 +9,11 @@
 The environment depends on :mod:`jaxfire.fire` and :mod:`jaxfire.landscape`, not on the planners.
 """
 from jaxfire.env.env import FuelBreakEnv, place_cells
-from jaxfire.env.observation import observation
+from jaxfire.env.observation import observation, untreated_fire
 from jaxfire.env.scenarios import ScenarioDistribution, draw_weather, scenario_bank
 from jaxfire.env.types import OBS_CHANNELS, PLANNING_CHANNELS, Channel, EnvParams, EnvState, Scenarios
 from jaxfire.fire import planning_maps, sample_ignitions as draw_ignitions  # noqa: F401 (former jaxfire.env names)
 
 __all__ = ["Channel", "EnvParams", "EnvState", "FuelBreakEnv", "OBS_CHANNELS", "PLANNING_CHANNELS",
-           "ScenarioDistribution", "Scenarios", "draw_weather", "observation", "place_cells", "scenario_bank"]
+           "ScenarioDistribution", "Scenarios", "draw_weather", "observation", "place_cells", "scenario_bank",
+           "untreated_fire"]

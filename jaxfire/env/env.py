@@ -186,9 +186,10 @@ class FuelBreakEnv(environment.Environment[EnvState, EnvParams]):
 
     def get_obs(self, state: EnvState, params: EnvParams, key=None) -> jnp.ndarray:
         """:func:`jaxfire.env.observation.observation` of the episode."""
+        scenario = (state.landscape_index, state.scenario_index)
         return observation(pools.take(params.pool, state.landscape_index), state.weather, state.treated, state.placed,
-                           state.budget_cells,
-                           params.scenarios.planning[state.landscape_index, state.scenario_index])
+                           state.budget_cells, params.scenarios.planning[scenario],
+                           params.scenarios.fire_channels[scenario])
 
     # ------------------------------------------------------------------ spaces
     @property

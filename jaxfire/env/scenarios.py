@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxfire import fire
+from jaxfire.env.observation import untreated_fire
 from jaxfire.env.types import Scenarios
 from jaxfire.landscape import Landscape, pool as pools
 from jaxfire.validation import Range
@@ -96,7 +97,7 @@ def _draw_weather(key, low, high, wind_from_deg, spread_deg, moisture, foliar_mo
 def scenario_bank(key, pool: Landscape, distribution: ScenarioDistribution, count: int, num_ignitions: int,
                   max_minutes: float, neighbours: int, planning_ignitions: int) -> Scenarios:
     """Draw ``count`` scenarios per landscape of ``pool`` (layers ``[P, H, W]``), burn each untreated, add its
-    planning maps; compiled once per pool shape and sizes (``ignition_probability`` ``[H, W]`` is checked here)."""
+    planning maps and untreated fire channels; compiled once per pool shape and sizes (``ignition_probability`` ``[H, W]`` is checked here)."""
     probability = distribution.ignition_probability
     if probability is not None:
         burnable = np.asarray(pool.burnable)
@@ -133,6 +134,7 @@ def _bank(keys, pool, low, high, wind_from_deg, spread_deg, moisture, foliar_moi
         else:
             planning_fires = jnp.zeros((count, 0, 2), jnp.int32)
             planning = jnp.zeros((count,) + landscape.shape + (0,), jnp.float32)
-        return Scenarios(ignitions, weather, burned_count, planning, planning_fires)
+        fire_channels = jax.vmap(untreated_fire, in_axes=(None, 0))(landscape, weather)
+        return Scenarios(ignitions, weather, burned_count, planning, fire_channels, planning_fires)
 
     return jax.lax.map(one_landscape, (keys, pool))

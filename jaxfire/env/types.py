@@ -48,6 +48,7 @@ class Scenarios:
     weather: Weather                 # fields [P, K] (moisture [P, K, 5])
     burned_count: jnp.ndarray        # int32[P, K] untreated burned cells summed over the N fires
     planning: jnp.ndarray            # float32[P, K, H, W, 2 or 0] planning channels
+    fire_channels: jnp.ndarray       # float32[P, K, H, W, 6] observation.untreated_fire of each scenario
     planning_ignitions: jnp.ndarray  # int32[P, K, M, 2] the fires behind them (M may be 0)
 
 
