@@ -48,24 +48,24 @@ def latest_at(evals: list[dict], key: str, limit: float) -> dict | None:
     return before[-1] if before else None
 
 
+def budgets(runs: list[dict]) -> tuple[int, float]:
+    """``(env steps, wall s)`` at which the runs are compared: the smallest final value of each among them."""
+    return min(run["env_steps"] for run in runs), min(run["wall_s"] for run in runs)
+
+
 def comparison(runs: list[dict]) -> list[list]:
     """Rows ``[run, algorithm, final env steps, final wall s, burned at equal env steps (its env steps), burned at
-    equal wall (its wall s), burned at the end]``."""
-    steps = min(run["env_steps"] for run in runs)
-    wall = min(run["wall_s"] for run in runs)
-    rows = []
-    for run in runs:
-        at_steps, at_wall, end = latest_at(run["evals"], "env_steps", steps), latest_at(run["evals"], "wall_s", wall), \
-            run["evals"][-1]
-        show = lambda e, key: "-" if e is None else f"{e['agent']:.4f} ({e[key]:,.0f})"  # noqa: E731
-        rows.append([run["name"], run["algorithm"], run["env_steps"], round(run["wall_s"]), show(at_steps, "env_steps"),
-                     show(at_wall, "wall_s"), f"{end['agent']:.4f}"])
-    return rows
+    equal wall (its wall s), burned at the end]`` (:func:`budgets`)."""
+    steps, wall = budgets(runs)
+    show = lambda e, key: "-" if e is None else f"{e['agent']:.4f} ({e[key]:,.0f})"  # noqa: E731
+    return [[run["name"], run["algorithm"], run["env_steps"], round(run["wall_s"]),
+             show(latest_at(run["evals"], "env_steps", steps), "env_steps"),
+             show(latest_at(run["evals"], "wall_s", wall), "wall_s"), f"{run['evals'][-1]['agent']:.4f}"]
+            for run in runs]
 
 
 def write(out: Path, runs: list[dict]) -> str:
-    steps = min(run["env_steps"] for run in runs)
-    wall = min(run["wall_s"] for run in runs)
+    steps, wall = budgets(runs)
     text = table(["run", "algorithm", "env steps", "wall s", f"held-out burned at <= {steps:,} env steps (at)",
                   f"at <= {wall:,.0f} s wall (at)", "at the end"], comparison(runs))
     curves = "\n\n".join(f"**{run['name']}** ({run['algorithm']}):\n\n" + table(
