@@ -102,26 +102,6 @@ def add_fire_args(parser, neighbours: bool = True):
     return parser
 
 
-def add_agent_args(parser):
-    """Add ``--agent RUN_DIR`` (repeatable) and ``--agent-max-evaluations``; returns ``parser``."""
-    parser.add_argument("--agent", action="append", default=[], metavar="RUN_DIR",
-                        help="a trained agent's run folder (repeatable)")
-    parser.add_argument("--agent-max-evaluations", type=int, default=128, metavar="N",
-                        help="network evaluations per plan at most: a budget of B cells places ceil(B / N) cells per "
-                             "evaluation (0: one cell per evaluation, as trained; default %(default)s)")
-    return parser
-
-
-def load_agents(args) -> dict:
-    """``{"agent:<run folder name>": policy}`` for every ``--agent`` (:func:`jaxfire.agents.load_policy`)."""
-    from jaxfire.agents import load_policy
-
-    if args.agent_max_evaluations < 0:
-        raise ValueError(f"--agent-max-evaluations must be >= 0 (0: one cell per evaluation), got "
-                         f"{args.agent_max_evaluations}")
-    return {f"agent:{Path(run).name}": load_policy(run, args.agent_max_evaluations or None) for run in args.agent}
-
-
 def too_slow(seconds_per_fire, fires: int, calls: int, max_seconds: float, what: str, notes: list) -> bool:
     """Whether ``calls`` calls of ``fires`` fires at an estimated ``seconds_per_fire`` (``None``: unknown) would
     exceed ``max_seconds``; if so, the skip of ``what`` is appended to ``notes`` and printed."""

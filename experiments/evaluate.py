@@ -27,6 +27,7 @@ import numpy as np
 
 from experiments import common
 from jaxfire import evaluation, figures, fire, landscape as landscapes
+from jaxfire.agents import load_policy
 from jaxfire.planners import PLANNERS
 from jaxfire.weather import Weather
 
@@ -49,7 +50,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="budgets as fractions of burnable cells")
     p.add_argument("--methods", type=common.words, default="random,burn_probability,domirank,dpv,cut_lines,greedy",
                    help="planners to evaluate (no treatment is always included)")
-    common.add_agent_args(p)
+    p.add_argument("--agent", action="append", default=[], metavar="RUN_DIR",
+                   help="a trained agent's run folder (repeatable)")
     p.add_argument("--eval-ignitions", type=int, default=256, help="fresh ignitions per landscape, shared by methods")
     p.add_argument("--plan-ignitions", type=int, default=64, help="ignitions each planner plans with")
     p.add_argument("--greedy-candidates", type=int, default=32, help="candidates per greedy round (top DPV)")
@@ -126,7 +128,7 @@ def load_methods(args) -> dict:
     methods = {name: functools.partial(PLANNERS[name], **options,
                                        **({"candidates": args.greedy_candidates} if name == "greedy" else {}))
                for name in args.methods}
-    methods.update(common.load_agents(args))
+    methods.update({f"agent:{Path(run).name}": load_policy(run) for run in args.agent})
     return methods
 
 
@@ -167,12 +169,7 @@ def write_tables(out: Path, rows, meta) -> str:
               f"{r['plan_seconds_median']:.2f} |" for r in rows]
     header = (f"# Fuel-break evaluation\n\n{meta['landscapes']} held-out landscapes ({meta['source']}), "
               f"{meta['eval_ignitions']} fresh ignitions each (shared by all methods), wind {meta['wind_kmh']:g} km/h "
-              f"from {meta['wind_from_deg']:g} deg, cap {meta['max_minutes']:g} min.")
-    if any(r["method"].startswith("agent:") for r in rows):
-        most = meta.get("agent_max_evaluations")
-        header += (f" Agents place a budget in at most {most} network evaluations." if most else
-                   " Agents place one cell per network evaluation.")
-    header += "\n\n"
+              f"from {meta['wind_from_deg']:g} deg, cap {meta['max_minutes']:g} min.\n\n")
     (out / "eval.md").write_text(header + "\n".join(lines) + "\n")
     return "\n".join(lines)
 
@@ -227,7 +224,6 @@ def main(argv=None) -> dict:
                 "eval_ignitions": args.eval_ignitions, "plan_ignitions": args.plan_ignitions,
                 "wind_kmh": args.wind_kmh, "wind_from_deg": args.wind_from_deg, "max_minutes": args.max_minutes,
                 "neighbours": args.neighbours, "budgets": args.budgets, "seconds": time.perf_counter() - start,
-                "agent_max_evaluations": args.agent_max_evaluations,
                 "machine": common.machine_description(), "parallel": parallel_info}
         out.mkdir(parents=True)
         print(write_tables(out, rows, meta))

@@ -28,6 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from experiments import common
 from jaxfire import figures, planning
+from jaxfire.agents import load_policy
 from jaxfire.env import ScenarioDistribution, draw_weather
 from jaxfire.landscape import raster
 from jaxfire.planners import PLANNERS
@@ -60,7 +61,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--method", type=common.words, default=DEFAULT_METHOD,
                    help=f"planner(s), comma-separated, the first one's plan is plan.tif; one of {sorted(PLANNERS)} "
                         f"(default {DEFAULT_METHOD}: the best planner that scales to large landscapes)")
-    common.add_agent_args(p)
+    p.add_argument("--agent", action="append", default=[], metavar="RUN_DIR", help="a trained agent (repeatable)")
     p.add_argument("--wind-kmh", type=common.floats, default="20", help="10-m wind speed, km/h, or a range LOW,HIGH")
     p.add_argument("--wind-from-deg", type=float, default=270.0, help="prevailing direction the wind blows from")
     p.add_argument("--wind-spread-deg", type=float, default=0.0,
@@ -170,7 +171,7 @@ def main(argv=None) -> dict:
         fires = regime(args, landscape.shape)
         common.setup_parallel(args)
         methods = {name: PLANNERS[name] for name in args.method}
-        methods.update(common.load_agents(args))
+        methods.update({f"agent:{Path(run).name}": load_policy(run) for run in args.agent})
     except (ValueError, FileExistsError, FileNotFoundError, TypeError) as error:
         raise SystemExit(f"error: {error}")
     start = time.perf_counter()

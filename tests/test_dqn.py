@@ -244,11 +244,12 @@ def test_probe_environments_learn_their_known_q_values(budget_cells, variant):
 
 
 def test_target_period_copies_the_network_exactly_every_period():
-    learner = dqn.DQN(dqn.DQNConfig(**{**TINY, "target_period": 3}))
+    no_env = dict(env="unused", env_params=None, test_params=None)  # following the network needs no environment
+    learner = dqn.DQN(dqn.DQNConfig(**{**TINY, "target_period": 3}), **no_env)
     params, target = {"w": jnp.ones(2)}, {"w": jnp.zeros(2)}
     for update, copied in [(0, False), (1, False), (2, True), (3, False), (5, True)]:
         np.testing.assert_array_equal(learner.follow(target, params, update)["w"], 1.0 if copied else 0.0)
-    polyak = dqn.DQN(dqn.DQNConfig(**{**TINY, "target_tau": 0.25}))
+    polyak = dqn.DQN(dqn.DQNConfig(**{**TINY, "target_tau": 0.25}), **no_env)
     np.testing.assert_allclose(polyak.follow(target, params, 0)["w"], 0.25)
 
 
