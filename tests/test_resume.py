@@ -114,6 +114,7 @@ def saved_state(run_dir, step: int) -> dict:
     return ocp.StandardCheckpointer().restore((run_dir / "checkpoints" / str(step) / "state").absolute())
 
 
+@pytest.mark.slow  # ~80 s on a fresh checkout; the fallback itself is tested above without training
 def test_resume_with_a_truncated_latest_checkpoint_is_bit_identical(tmp_path, caplog):
     run = tmp_path / "run"
     training.train(CONFIG, run, settings=SETTINGS, eval_fn=no_evaluation)
