@@ -5,7 +5,7 @@ fields (:mod:`jaxfire.agents.config`) and, for PQN, the run settings (chunk, che
 from __future__ import annotations
 
 DQN_PRESETS = {
-    # CPU: 32x32 landscapes (8 held out), <= 10 min on 2 cores (8-8.5 idle) including compilation and evaluation;
+    # CPU: 32x32 landscapes (8 held out), <= 10 min on 2 cores (7.8-8.4 idle) including compilation and evaluation;
     # the standard recipe at a smaller size: cut-lines demonstrations (simulation search, the best planner here)
     # and pre-training, then 600 updates with DAgger at half the rate, half of every batch demonstrated (without
     # DAgger, 1,500 RL updates: 1.00 x dpv on the harness; with it 0.90 and 0.94 x, seeds 0 and 1).
