@@ -8,7 +8,8 @@ DQN_PRESETS = {
     # CPU: 32x32 landscapes (8 held out), <= 10 min on 2 cores (7.8-8.4 idle) including compilation and evaluation;
     # the standard recipe at a smaller size: cut-lines demonstrations (simulation search, the best planner here)
     # and pre-training, then 600 updates with DAgger at half the rate, half of every batch demonstrated (without
-    # DAgger, 1,500 RL updates: 1.00 x dpv on the harness; with it 0.90 and 0.94 x, seeds 0 and 1).
+    # DAgger, 1,500 RL updates: 1.00 / 0.92 x dpv on the harness, seeds 0 / 1; with it 0.90 / 0.94 / 0.98 x,
+    # seeds 0 / 1 / 2).
     "quick": dict(landscape_side=32, num_landscapes=32, ignitions_per_evaluation=8, scenarios_per_landscape=4,
                   num_envs=8, total_updates=600, buffer_per_env=2048, batch_size=32, features=(16, 16, 16, 16),
                   learning_starts=32, learning_rate=1e-3, finetune_lr_scale=0.5, epsilon_start=0.5,
