@@ -35,7 +35,7 @@ def test_runs_are_compared_at_the_smaller_budget_of_each_kind(tmp_path):
         learning_curves.main([str(dqn), str(pqn), "--out", str(out)])
 
 
-def test_bad_run_folders_are_named(tmp_path):
+def test_bad_run_folders_are_named(tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(ValueError, match="empty: not a readable run folder"):
@@ -43,5 +43,12 @@ def test_bad_run_folders_are_named(tmp_path):
     no_eval = make_run(tmp_path, "no_eval", "dqn", [], (10, 80, 5.0))
     with pytest.raises(ValueError, match="no_eval: metrics.jsonl has no held-out evaluation"):
         learning_curves.load_run(no_eval)
-    with pytest.raises(ValueError, match="at least two"):
+    with pytest.raises(SystemExit):
         learning_curves.main([str(no_eval)])
+    assert "at least two" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="error: .*no_eval: metrics.jsonl has no held-out evaluation"):
+        learning_curves.main([str(no_eval), str(no_eval)])
+    cut = make_run(tmp_path, "cut", "dqn", [(0, 0, 1.0, 0.2)], (10, 80, 5.0))
+    with open(cut / "metrics.jsonl", "a") as file:
+        file.write('{"update": 20, "env_s')  # a run killed while writing its last record
+    assert learning_curves.load_run(cut)["env_steps"] == 80

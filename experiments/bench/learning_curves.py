@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 from experiments import common
 from experiments.bench.report import table
+from jaxfire import training
 from jaxfire.figures import pyplot
 
 
@@ -30,9 +32,10 @@ def load_run(path) -> dict:
     path = Path(path)
     try:
         config = json.loads((path / "config.json").read_text())
-        records = [json.loads(line) for line in (path / "metrics.jsonl").read_text().splitlines() if line.strip()]
     except (OSError, json.JSONDecodeError) as error:
         raise ValueError(f"{path}: not a readable run folder ({error})") from None
+    # the training loop's own reader: a last line cut short by a killed run is dropped, any other bad line named
+    records = training.read_metrics(path, math.inf, owner=False)
     evals = [{"update": r["update"], "env_steps": r["env_steps"], "wall_s": r["wall_s"],
               "agent": r["eval"]["agent"], "dpv": r["eval"].get("dpv")} for r in records if "eval" in r]
     if not evals:
@@ -95,8 +98,11 @@ def main(argv=None) -> str:
     p.add_argument("--overwrite", action="store_true")
     args = p.parse_args(argv)
     if len(args.runs) < 2:
-        raise ValueError("give at least two run folders to compare")
-    runs = [load_run(path) for path in args.runs]
+        p.error("give at least two run folders to compare")
+    try:
+        runs = [load_run(path) for path in args.runs]
+    except ValueError as error:
+        raise SystemExit(f"error: {error}")
     with common.replacing(args.out, args.overwrite) as started:
         out = Path(args.out)
         out.mkdir(parents=True)
