@@ -70,6 +70,26 @@ def test_untouched_fires_are_not_swept():
     np.testing.assert_array_equal(jnp.where(grid.burnable, out[active], INF), times[active])
 
 
+def test_one_slot_pool_across_grids():
+    """vmapped over grids, the fires of every grid share one queue: with 3 slots for 3 x 6 fires (some inactive),
+    each slot must sweep with its own fire's grid; the answer equals each grid solved alone."""
+    cases = [case(seed, 16) for seed in (5, 6, 7)]
+    grids = jax.tree.map(lambda *x: jnp.stack(x), *[grid for _, grid, _ in cases])
+    ignitions = jnp.stack([ignitions for _, _, ignitions in cases])
+    cold = jax.jit(jax.vmap(lambda g, i: fire.solve_many(g, i, 200.0, solver="jacobi")))(grids, ignitions)
+    alone = [FULL(grid, fires, 200.0) for _, grid, fires in cases]
+    for k in range(3):
+        np.testing.assert_array_equal(cold[k], alone[k])
+    active = jnp.array([[True, False, True, True, False, True], [False] * 6, [True] * 6])
+    start = jnp.where(active[..., None, None], jax.vmap(fire.incremental.ignition_bounds)(grids, ignitions), cold)
+    warm = jax.jit(jacobi.warm_solver(grids.moves, slots=3))(grids.step_minutes, start, jnp.full((3, 6), 200.0),
+                                                            active)
+    np.testing.assert_array_equal(jnp.where(grids.burnable[:, None], warm, INF), cold)
+    # A GPU keeps a pool per grid; a CPU one for all, or one per host device when they divide the grids.
+    assert jacobi.default_pools(64, "gpu") == 64
+    assert jacobi.default_pools(3, "cpu") == (jax.local_device_count() if 3 % jax.local_device_count() == 0 else 1)
+
+
 def test_fire_that_never_reaches_the_cell_is_untouched():
     land, grid, ignitions = case(2, 16)
     times = FULL(grid, ignitions, 30.0)  # short fires

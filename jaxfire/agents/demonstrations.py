@@ -35,7 +35,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxfire import landscape as landscapes
-from jaxfire.planners import PLANNERS, next_cut, scoring
+from jaxfire.planners import PLANNERS, next_cut
 
 
 def cell_order(learner, key, env_state) -> jnp.ndarray:
@@ -59,7 +59,7 @@ def teacher_cells(learner, env_state) -> jnp.ndarray:
 
     def one(state):
         landscape = landscapes.take(params.pool, state.landscape_index)
-        grids = scoring.scenario_grids(landscape, state.weather, config.neighbours)
+        grids = jax.tree.map(lambda x: x[None], learner.env.untreated_grid(state, params))  # one weather: [1, ...]
         fires = params.scenarios.planning_ignitions[state.landscape_index, state.scenario_index]
         return next_cut(grids, landscape.burnable, fires, state.treated, state.budget_cells, config.max_minutes)
 

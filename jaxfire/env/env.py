@@ -143,8 +143,8 @@ class FuelBreakEnv(environment.Environment[EnvState, EnvParams]):
                              f"of shape {action.shape}")
         treated, placed = place_cells(state.treated, state.placed, action, self.action_mask(state, params),
                                       state.budget_cells)
-        landscape = pools.take(params.pool, state.landscape_index).with_fuel_breaks(treated)
-        grid = fire.spread_grid(landscape, state.weather, self.neighbours)
+        landscape = pools.take(params.pool, state.landscape_index)
+        grid = fire.treat_grid(self.untreated_grid(state, params), landscape.burnable, treated)
         # Only what the new cells can change is re-solved; equal to a full solve_many bit for bit.
         times = fire.resolve_many(grid, state.ignitions, params.max_minutes, state.times, treated & ~state.treated)
         _, burned_count = fire.burned_summary(times)
@@ -176,6 +176,11 @@ class FuelBreakEnv(environment.Environment[EnvState, EnvParams]):
             ignitions=bank.ignitions, weather=bank.weather, budget_cells=params.budget_cells[landscape_index],
             placed=placed, burned_count=jnp.int32(0), initial_burned_count=jnp.int32(0), time=0,
             times=jnp.full((fires,) + self.shape, -jnp.inf, jnp.float32))
+
+    def untreated_grid(self, state: EnvState, params: EnvParams) -> fire.SpreadGrid:
+        """The episode's step times on its untreated landscape (from the scenario bank, computed once per scenario
+        by :meth:`make_params`)."""
+        return jax.tree.map(lambda x: x[state.landscape_index, state.scenario_index], params.scenarios.grid)
 
     def is_terminated(self, state: EnvState, params: EnvParams):
         return state.placed >= state.budget_cells

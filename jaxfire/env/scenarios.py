@@ -135,6 +135,6 @@ def _bank(keys, pool, low, high, wind_from_deg, spread_deg, moisture, foliar_moi
             planning_fires = jnp.zeros((count, 0, 2), jnp.int32)
             planning = jnp.zeros((count,) + landscape.shape + (0,), jnp.float32)
         fire_channels = jax.vmap(untreated_fire, in_axes=(None, 0))(landscape, weather)
-        return Scenarios(ignitions, weather, burned_count, planning, fire_channels, planning_fires)
+        return Scenarios(ignitions, weather, burned_count, planning, fire_channels, planning_fires, grids)
 
     return jax.lax.map(one_landscape, (keys, pool))

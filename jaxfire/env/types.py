@@ -12,6 +12,7 @@ import jax.numpy as jnp
 from flax import struct
 from gymnax.environments import environment
 
+from jaxfire.fire import SpreadGrid
 from jaxfire.landscape import Landscape
 from jaxfire.weather import Weather
 
@@ -50,6 +51,8 @@ class Scenarios:
     planning: jnp.ndarray            # float32[P, K, H, W, 2 or 0] planning channels
     fire_channels: jnp.ndarray       # float32[P, K, H, W, 6] observation.untreated_fire of each scenario
     planning_ignitions: jnp.ndarray  # int32[P, K, M, 2] the fires behind them (M may be 0)
+    grid: SpreadGrid                 # arrays [P, K, ...]: the untreated landscape's step times under the scenario's
+    #                                  weather (a step cuts its treated cells out, fire.treat_grid: no Rothermel per step)
 
 
 @struct.dataclass

@@ -33,13 +33,17 @@ reset part of the touched fires, which is the part of the fire later than the wi
 the window's arrival front to the fire's last cells, instead of from the ignition.  Untouched fires cost nothing.
 Treating a cell late in a fire's spread is cheap; treating one next to its ignition costs a full solve.
 
-Measured (``python -m experiments.bench.incremental``; 2 CPU cores loaded ~5x by other jobs, medians after
-compilation): ``jit(vmap(env.step))`` at 50x50, 32 fires a step, 64 envs, 12.6 env steps/s full vs 14.5
-incremental (1.15x); greedy on 32x32 at 5 % (42 rounds, 64 fires, 32 candidates) 34.7 s vs 21.9 s (1.6x), same plan.
-What bounds it: the batched Jacobi loop runs until the slowest fire in flight settles and sweeps idle slots too, so
-a batch costs about its worst fire (a new cell next to an ignition, or an episode's first step, is a full solve),
-not the sum of the per-fire savings.  A global slot pool across grids, or an ordered-sweep solver restricted to
-the reset region, would turn the per-fire savings into batch savings.
+Measured (``python -m experiments.bench.incremental env greedy --greedy-side 64``, 2 idle AMD EPYC cores, medians
+after compilation; "before" is the same bench on the previous commit, 644de95, run right after):
+``jit(vmap(env.step))`` at 50x50, 32 fires a step, 64 envs: 245.5 env steps/s incremental, 91.3 full (before: 48.4
+and 45.8), so 5.4x the full re-solve of before; greedy on 64x64 at 5 % (188 rounds, 64 fires, 32 candidates): 57.4 s
+incremental, 214.9 s full (before: 140.2 and 229.1 s), 4.0x, same plan.  Two changes made the per-fire savings
+batch savings: the Jacobi solver's one slot pool for all grids of a vmapped batch (before, each environment's or
+candidate's grid had its own 32 slots, so the batch ran until its slowest fire settled and swept idle slots too),
+and the environment's step times cut from the scenario's stored grid (:func:`jaxfire.fire.treat_grid`, 0.02 s per
+64 environments) instead of Rothermel on the treated landscape (0.27 s).  What bounds it now: a step whose new cell
+is next to an ignition, and every episode's first step, still re-solves whole fires; greedy's 0.3 s per round is
+its 32 candidates' re-solves plus the round's DPV.
 """
 from __future__ import annotations
 
@@ -80,7 +84,7 @@ def ignition_bounds(grid: SpreadGrid, ignitions) -> jnp.ndarray:
 
 @validated
 def resolve_many(grid: SpreadGrid, ignitions, max_minutes, previous, added, max_sweeps: int | None = None,
-                 slots: int | None = 32) -> jnp.ndarray:
+                 slots: int | None = None) -> jnp.ndarray:
     """Arrival times ``float32[N, H, W]`` of the fires ``ignitions`` (``int[N, 2]``) on ``grid``, equal to
     ``solve_many(grid, ignitions, max_minutes)``, re-solving only what treating ``added`` can change.
 

@@ -75,7 +75,7 @@ def _auto(step, first, burning, cap, moves, max_sweeps, slots):
 
 
 @functools.lru_cache(maxsize=None)
-def grouped_solver(moves: tuple, solver: str = "auto", max_sweeps: int | None = None, slots: int | None = 32):
+def grouped_solver(moves: tuple, solver: str = "auto", max_sweeps: int | None = None, slots: int | None = None):
     """The solver function (contract of :func:`jaxfire.fire.jacobi.solver`) named by ``solver`` (one of
     :data:`SOLVERS`; ``"auto"`` decides per batch, after ``vmap`` folding, by :func:`choose_solver`); ``slots`` only
     concerns Jacobi."""
@@ -88,7 +88,7 @@ def grouped_solver(moves: tuple, solver: str = "auto", max_sweeps: int | None = 
 
 @validated
 def solve(grid: SpreadGrid, ignition, max_minutes, max_sweeps: int | None = None,
-          slots: int | None = 32, solver: str = "auto") -> jnp.ndarray:
+          slots: int | None = None, solver: str = "auto") -> jnp.ndarray:
     """Arrival times ``float32[H, W]`` (minutes; ``inf`` beyond ``max_minutes``) on a precomputed grid.
 
     ``vmap`` over ignitions, grids or caps runs as one batch (:func:`jaxfire.fire.jacobi.fold_vmap`, for both
@@ -101,7 +101,8 @@ def solve(grid: SpreadGrid, ignition, max_minutes, max_sweeps: int | None = None
       max_minutes: simulation cap in minutes (may be traced).
       max_sweeps: bound on sweeps per fire (Jacobi sweeps, or directional sweeps per window; default: enough that
         the loop stops at the exact fixed point long before).
-      slots: Jacobi fires in flight at once when vmapped (``None``: all of them); see :mod:`jaxfire.fire.jacobi`.
+      slots: Jacobi fires in flight at once in each slot pool (``None``: 32); a vmapped batch of grids shares one
+        pool on a CPU, one per grid on accelerators (:func:`jaxfire.fire.jacobi.default_pools`).
       solver: ``"auto"`` (default, :func:`choose_solver`), ``"sweep"`` (:mod:`jaxfire.fire.sweep`) or
         ``"jacobi"`` (:mod:`jaxfire.fire.jacobi`); static.  Same answer from either.
     """
