@@ -14,10 +14,10 @@ install:
 	$(BIN)/python -m pip install -e ".[test,geo]"
 
 test:
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-all:
-	$(BIN)/python -m pytest -n 2 -m "slow or not slow"
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "slow or not slow"
 
 bench:
 	$(BIN)/python -m experiments.throughput --sections grid,pyretechnics,baseline --out results/bench-$$(date +%Y%m%d-%H%M%S)

@@ -199,6 +199,7 @@ def test_traced_valid_input_gives_the_eager_answer(land, traced_probability):
     assert np.isfinite(np.asarray(traced)).all() and np.asarray(traced).max() == 1.0
 
 
+@pytest.mark.slow
 def test_nan_reaches_every_result_inside_jit(land):
     """Arrival times, burned counts (-1), expected fraction, DPV and planning maps, per-fire fractions, a vmapped
     weather batch (only its bad member), a NaN landscape layer and the stochastic model."""

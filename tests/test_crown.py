@@ -214,6 +214,7 @@ def test_exactly_the_surface_fire_without_canopy_or_with_crown_fire_off(data, la
         assert np.all(np.asarray(crown.landscape_crown_fire(land, weather).initiates)[changed.any(0)])
 
 
+@pytest.mark.slow
 def test_crown_fire_flag_reaches_expected_burned_fraction(data):
     land, weather = build(data["landscapes"][0]), jaxfire.Weather(30.0, 270.0)
     ignitions = jnp.array([[32, 12], [20, 30]])

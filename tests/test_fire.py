@@ -102,6 +102,7 @@ def test_burned_counts_match_pyretechnics():
     assert checked >= 20
 
 
+@pytest.mark.slow
 def test_32_neighbours_tighten_wind_ellipses():
     for scenario in load_reference("pyretechnics_scenarios.json")["wind_ellipse"]:
         burned = int(np.isfinite(run_scenario(scenario, neighbours=32)).sum())
@@ -169,7 +170,8 @@ def test_burn_probability_and_expected_fraction():
     land = landscape.synthetic(jax.random.key(5), (20, 20))
     weather = jaxfire.Weather(20.0, 300.0)
     ignitions = jnp.asarray(np.argwhere(np.asarray(land.burnable))[::23])
-    burned = np.stack([np.isfinite(np.asarray(fire.arrival_times(land, weather, tuple(i), 240.0))) for i in ignitions])
+    one_fire = jax.jit(lambda ignition: fire.arrival_times(land, weather, ignition, 240.0))  # compiled once
+    burned = np.stack([np.isfinite(np.asarray(one_fire(i))) for i in ignitions])
     probability = np.asarray(fire.burn_probability(land, weather, ignitions, 240.0))
     np.testing.assert_allclose(probability, burned.mean(0), atol=1e-6)
     assert float(fire.expected_burned_fraction(land, weather, ignitions, 240.0)) == pytest.approx(burned.mean(), abs=1e-6)

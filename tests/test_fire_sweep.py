@@ -71,7 +71,7 @@ def both(grid, burning, caps):
     return np.asarray(run_jacobi(*args))[0], np.asarray(times), np.asarray(stats)
 
 
-@pytest.mark.parametrize("neighbours,seeds", [(8, range(0, 3)), (16, range(10, 16)),
+@pytest.mark.parametrize("neighbours,seeds", [pytest.param(8, range(0, 3), marks=pytest.mark.slow), (16, range(10, 16)),
                                               pytest.param(32, range(30, 32), marks=pytest.mark.slow)])
 def test_identical_to_jacobi(neighbours, seeds):
     climbed = 0
@@ -96,7 +96,7 @@ def dijkstra(land, weather, ignition, cap, neighbours):
         ignition, float(cap), land.cell_size_m, neighbours)
 
 
-@pytest.mark.parametrize("neighbours,seed", [(8, 40), (16, 41), (32, 43)])
+@pytest.mark.parametrize("neighbours,seed", [(8, 40), (16, 41), pytest.param(32, 43, marks=pytest.mark.slow)])
 def test_matches_independent_dijkstra(neighbours, seed):
     land, weather, grid, burning, caps, ignitions = draw(seed, neighbours, crown_fire=False)
     _, ordered, _ = both(grid, burning, caps)

@@ -153,6 +153,7 @@ def test_arrival_tree_is_the_shortest_path_tree(land, ignitions):
     np.testing.assert_array_equal(fire.subtree_sizes(jnp.asarray(parent), jnp.asarray(times)).ravel(), expected)
 
 
+@pytest.mark.slow
 def test_greedy_beats_single_candidate_dpv_and_random(land, ignitions):
     greedy = planners.greedy(KEY, land, WEATHER, 5, ignitions=ignitions)
     top_dpv = planners.top_cells(fire.dpv_scores(land, WEATHER, ignitions, 480.0, 16), land.burnable, 1)

@@ -78,7 +78,8 @@ def test_cost_exponent_recovers_a_power_law():
     assert [f["exponent"] for f in fits] == pytest.approx([1.5, 1.5])
 
 
-@pytest.mark.parametrize("max_minutes", [45.0, pytest.param(480.0, marks=pytest.mark.slow)])
+@pytest.mark.slow
+@pytest.mark.parametrize("max_minutes", [45.0, 480.0])
 def test_numpy_baseline_matches_engine(max_minutes):
     landscape = jaxfire.landscape.synthetic(jax.random.key(3), (24, 24))
     grid = fire.spread_grid(landscape, jaxfire.Weather(25.0, 225.0))
@@ -185,6 +186,7 @@ def test_setup_parallel_and_machine_description():
         main(["--coordinator", "127.0.0.1:1234", "--out", "unused"])
 
 
+@pytest.mark.slow
 def test_solvers_section_compares_jacobi_and_sweeps(tmp_path):
     """``--sections solvers``: both solvers on the same fires, checked identical, side by side with their ratio."""
     out = tmp_path / "solvers"

@@ -51,7 +51,8 @@ def assert_identical(a, b):
         assert x.dtype == y.dtype and np.array_equal(np.asarray(x), np.asarray(y), equal_nan=True)
 
 
-pytestmark = pytest.mark.usefixtures("persistent_compilation_cache")
+# One worker runs the module (make test: --dist loadgroup), so the other never waits on the shared run's lock.
+pytestmark = [pytest.mark.usefixtures("persistent_compilation_cache"), pytest.mark.xdist_group("train_dqn")]
 
 
 @pytest.fixture(scope="module")
