@@ -231,12 +231,13 @@ def run_sections(args: argparse.Namespace, parallel_info: dict) -> dict:
 
 
 def write(results: dict, md: str, out: Path) -> None:
-    """``throughput.json`` (``results``), ``throughput.md`` (``md``) and ``throughput.png`` in a new folder ``out``."""
+    """``throughput.json`` (``results``), ``throughput.md`` (``md``) and, when the run measured spread or the
+    baseline, ``throughput.png`` in a new folder ``out``."""
     out.mkdir(parents=True)
     (out / "throughput.json").write_text(common.json_dumps(results))
     (out / "throughput.md").write_text(md)
-    report.plot(results, out / "throughput.png")
-    print(f"wrote {out}/throughput.json, throughput.md, throughput.png ({results['total_s']:.0f} s)", flush=True)
+    names = "throughput.json, throughput.md" + (", throughput.png" if report.plot(results, out / "throughput.png") else "")
+    print(f"wrote {out}/{names} ({results['total_s']:.0f} s)", flush=True)
 
 
 def main(argv=None) -> dict:

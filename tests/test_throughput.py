@@ -11,6 +11,7 @@ import pytest
 
 import jaxfire
 from experiments import common, throughput
+from experiments.bench import report
 from experiments.bench.report import cost_exponent, cost_exponents
 from experiments.bench.seed_baseline import numpy_arrival_times
 from experiments.throughput import main
@@ -102,6 +103,14 @@ def _run(path, backend, processor, values, spread):
            "spread": [{"grid": g, "batch": 64, "sims_per_s": s} for g, s in spread]}
     path.write_text(json.dumps(run))
     return str(path)
+
+
+def test_plot_only_what_was_measured(tmp_path):
+    """A run without spread, baseline or pyretechnics rows (e.g. --sections train) writes no empty figure."""
+    measured = json.loads(open(_run(tmp_path / "a.json", "cpu", "A", {}, [(32, 100.0), (64, 20.0)])).read())
+    assert report.plot(measured, tmp_path / "spread.png") and (tmp_path / "spread.png").stat().st_size > 0
+    assert not report.plot(dict(measured, spread=[]), tmp_path / "train.png")
+    assert not (tmp_path / "train.png").exists()
 
 
 def test_compare_merges_runs_with_ratios(tmp_path):

@@ -234,8 +234,11 @@ def spread_lines(ax, runs: list[tuple[str, dict]], title: str) -> None:
         ax.legend(fontsize=7)
 
 
-def plot(results: dict, path) -> None:
-    """``throughput.png``: sims/s by grid and batch, and the seed-style baseline against JAX on the same fires."""
+def plot(results: dict, path) -> bool:
+    """``throughput.png``: sims/s by grid and batch, and the seed-style baseline against JAX on the same fires;
+    nothing (``False``) when the run measured neither (e.g. ``--sections train``)."""
+    if not (results.get("spread") or results.get("baseline_summary") or results.get("pyretechnics")):
+        return False
     plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
     spread_lines(left, [("", results)], f"Spread engine on {results['machine']['backend']}")
@@ -258,3 +261,4 @@ def plot(results: dict, path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+    return True
