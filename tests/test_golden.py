@@ -23,6 +23,10 @@ and a 20-update DQN run with DPV demonstrations (final parameters and per-update
   rounds a few rate channels 1 ulp differently from the per-step computation) and the network's convolutions run
   forward natively (differentiated as im2col, as before): ``episode`` (its observations only: rewards, burned
   counts and actions equal) and ``dqn_run`` re-recorded (``python tests/test_golden.py episode dqn_run``).
+* the grid-mean context channels of every convolution are applied per tap to the means instead of being convolved
+  as constant channels (the same layer and parameters, half the work; float rounding differs, at most ~1e-8 in the
+  recorded parameters but for the advantage head's bias, whose gradient is ~0: 8e-5): ``dqn_run`` re-recorded
+  (``python tests/test_golden.py dqn_run``).
 
 A part is re-recorded only in the commit that changes its behaviour on purpose, and that commit says why.
 Tolerance: exact equality.  Everything here is deterministic on one CPU device (integer burned counts, a unique

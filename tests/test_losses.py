@@ -89,6 +89,30 @@ def test_convolution_and_its_gradient_equal_lax_conv(dilation):
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("dilation", [1, 2, 3])
+def test_context_convolution_equals_convolution_of_the_concatenated_mean(dilation):
+    """With ``context`` the layer equals a 3x3 'SAME' dilated convolution of ``[x, grid mean of x]`` (the mean
+    broadcast to every cell, zero padding outside the grid), in value and in the gradients of x and the kernel."""
+    x = jax.random.normal(jax.random.key(0), (2, 9, 7, 5))
+    layer = DilatedConv3x3(features=4, dilation=dilation, context=True)
+    params = layer.init(jax.random.key(1), x)
+    assert params["params"]["Dense_0"]["kernel"].shape == (9 * 2 * 5, 4)
+
+    def reference(x, params):   # kernel rows: shifts (dr, dc) row-major, then the 2C channels
+        p = params["params"]["Dense_0"]
+        stacked = jnp.concatenate([x, jnp.broadcast_to(x.mean((1, 2), keepdims=True), x.shape)], -1)
+        return jax.lax.conv_general_dilated(stacked, p["kernel"].reshape(3, 3, 10, 4), (1, 1), "SAME",
+                                            rhs_dilation=(dilation, dilation),
+                                            dimension_numbers=("NHWC", "HWIO", "NHWC")) + p["bias"]
+
+    np.testing.assert_allclose(layer.apply(params, x), reference(x, params), rtol=1e-5, atol=1e-5)
+    weights = jax.random.normal(jax.random.key(2), (2, 9, 7, 4))
+    ours = jax.grad(lambda x, p: (layer.apply(p, x) * weights).sum(), (0, 1))(x, params)
+    theirs = jax.grad(lambda x, p: (reference(x, p) * weights).sum(), (0, 1))(x, params)
+    for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(theirs)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("whole_plan", [False, True])
 def test_accepted_cells_are_the_next_cell_or_the_rest_of_the_plan(whole_plan):
     from jaxfire.agents.demonstrations import accepted_cells

@@ -2,7 +2,11 @@
 
 Input ``float32[B, H, W, C]`` observations (channels last, see :mod:`jaxfire.env`); output ``float32[B, H, W]``.
 Dilated 3x3 convolutions see a neighbourhood of ``1 + 2 * sum(dilations)`` cells; every layer also receives
-the mean of the previous layer over the whole grid, so distant fire paths inform each cell's value.
+the mean of the previous layer over the whole grid, so distant fire paths inform each cell's value.  That mean is
+the same at every cell, so its part of the convolution is computed once per tap on the ``[B, C]`` means and
+spread over the cells whose tap lands inside the grid (:class:`DilatedConv3x3` with ``context``): the same layer
+as convolving the concatenated ``[x, mean]`` channels, at half the cost (one gradient of the four-layer network,
+16 channels, inside ``lax.scan`` on 2 cores: 4.0 -> 2.0 ms per 32 x 32 observation, 9.2 -> 4.9 ms per 50 x 50).
 
 Each convolution runs forward as a native dilated convolution and differentiates as im2col (nine shifted copies of
 the input, then a matrix product; :func:`dilated_conv3x3`): XLA:CPU runs the weight gradient of a native convolution
@@ -23,6 +27,7 @@ from typing import Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
 def im2col_conv3x3(x: jnp.ndarray, kernel: jnp.ndarray, dilation: int) -> jnp.ndarray:
@@ -67,16 +72,35 @@ class _DenseParams(nn.Module):
         return kernel, self.param("bias", nn.initializers.zeros_init(), (self.features,))
 
 
+def taps_inside(height: int, width: int, dilation: int) -> np.ndarray:
+    """``float32[H, W, 9]``: 1 where tap ``k`` (shifts ``(dr, dc)`` row-major) of a 3x3 'SAME' convolution with
+    ``dilation`` reads a cell inside the grid, 0 where it reads the zero padding."""
+    rows, cols = np.arange(height)[:, None], np.arange(width)[None, :]
+    return np.stack([(0 <= rows + dr) & (rows + dr < height) & (0 <= cols + dc) & (cols + dc < width)
+                     for dr in (-dilation, 0, dilation) for dc in (-dilation, 0, dilation)], -1).astype(np.float32)
+
+
 class DilatedConv3x3(nn.Module):
-    """A 3x3 'SAME' convolution with ``dilation`` (:func:`dilated_conv3x3`): ``[B, H, W, C] -> [B, H, W, F]``."""
+    """A 3x3 'SAME' convolution with ``dilation`` (:func:`dilated_conv3x3`): ``[B, H, W, C] -> [B, H, W, F]``.
+
+    With ``context`` it convolves ``[x, x.mean((1, 2))]`` (the grid mean broadcast to every cell, concatenated
+    along channels; parameters as for those ``2 C`` channels) without forming the ``C`` constant channels: their
+    part is the means times each tap's weights, summed over the taps that land inside the grid."""
 
     features: int
     dilation: int = 1
+    context: bool = False
 
     @nn.compact
     def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
-        kernel, bias = _DenseParams(self.features, name="Dense_0")(9 * x.shape[-1])
-        return dilated_conv3x3(x, kernel, self.dilation) + bias
+        B, H, W, C = x.shape
+        kernel, bias = _DenseParams(self.features, name="Dense_0")(9 * C * (2 if self.context else 1))
+        if not self.context:
+            return dilated_conv3x3(x, kernel, self.dilation) + bias
+        taps = kernel.reshape(9, 2, C, self.features)     # [tap, (x, mean), C, F]
+        local = dilated_conv3x3(x, taps[:, 0].reshape(9 * C, self.features), self.dilation)
+        per_tap = jnp.einsum("bc,kcf->bkf", x.mean((1, 2)), taps[:, 1])
+        return local + jnp.einsum("hwk,bkf->bhwf", taps_inside(H, W, self.dilation), per_tap) + bias
 
 
 class QNetwork(nn.Module):
@@ -96,8 +120,7 @@ class QNetwork(nn.Module):
     def __call__(self, obs: jnp.ndarray) -> jnp.ndarray:
         x = obs
         for width, dilation in zip(self.features, self.dilations):
-            context = jnp.broadcast_to(x.mean((1, 2), keepdims=True), x.shape)
-            x = self.hidden(DilatedConv3x3(width, dilation)(jnp.concatenate([x, context], -1)))
+            x = self.hidden(DilatedConv3x3(width, dilation, context=True)(x))
         advantage = nn.Dense(1)(x)[..., 0]
         if not self.dueling:
             return advantage
