@@ -63,12 +63,18 @@ def test_imitation_loss_rewards_picking_any_accepted_cell_and_ignores_invalid_on
 
 
 @pytest.mark.parametrize("dilation", [1, 2, 3])
-def test_convolution_and_its_gradient_equal_lax_conv(dilation):
+@pytest.mark.parametrize("chunk_cells", [None, 126], ids=["whole", "chunks"])
+def test_convolution_and_its_gradient_equal_lax_conv(dilation, chunk_cells, monkeypatch):
     """The layer is a 3x3 'SAME' dilated convolution (cross-correlation, zero padding) of its im2col parameters, and
-    its custom gradient (im2col's) equals the gradient of ``lax.conv_general_dilated``."""
+    its custom gradient (im2col's, whole or in chunks of the batch) equals the gradient of
+    ``lax.conv_general_dilated``."""
+    from jaxfire.agents import networks
     from jaxfire.agents.networks import dilated_conv3x3, im2col_conv3x3
 
-    x = jax.random.normal(jax.random.key(0), (2, 9, 7, 5))
+    if chunk_cells:   # two observations of 9 x 7 cells per chunk: chunks {0, 2} and {1, 3}
+        monkeypatch.setattr(networks, "BACKWARD_CELLS", chunk_cells)
+        assert networks.backward_chunks(4, 63, "cpu") == 2
+    x = jax.random.normal(jax.random.key(0), (4, 9, 7, 5))
     layer = DilatedConv3x3(features=4, dilation=dilation)
     params = layer.init(jax.random.key(1), x)
     kernel = params["params"]["Dense_0"]["kernel"]
@@ -87,6 +93,18 @@ def test_convolution_and_its_gradient_equal_lax_conv(dilation):
     grad_lax = jax.grad(lambda x, k: (lax_conv(x, k) * weights).sum(), (0, 1))(x, kernel)
     for ours, theirs in zip(grad_layer, grad_lax):
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
+
+
+def test_backward_chunks_divide_the_batch_within_the_cell_budget():
+    from jaxfire.agents.networks import BACKWARD_CELLS, backward_chunks
+
+    for batch, cells in [(128, 32 * 32), (32, 50 * 50), (7, 64 * 64), (12, 100), (1, 512 * 512)]:
+        n = backward_chunks(batch, cells, "cpu")
+        fits = [m for m in range(1, batch + 1) if batch % m == 0 and (batch // m * cells <= BACKWARD_CELLS
+                                                                      or batch // m == 1)]
+        assert n == fits[0]   # the fewest chunks that divide the batch within the budget (one observation at least)
+    assert backward_chunks(128, 32 * 32, "cpu") == 16 and backward_chunks(12, 100, "cpu") == 1
+    assert backward_chunks(128, 32 * 32, "gpu") == 1
 
 
 @pytest.mark.parametrize("dilation", [1, 2, 3])
