@@ -89,8 +89,8 @@ def test_convolution_and_its_gradient_equal_lax_conv(dilation, chunk_cells, monk
     np.testing.assert_allclose(layer.apply(params, x), expected + bias, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(im2col_conv3x3(x, kernel, dilation), expected, rtol=1e-5, atol=1e-5)
     weights = jax.random.normal(jax.random.key(2), expected.shape)
-    grad_layer = jax.grad(lambda x, k: (dilated_conv3x3(x, k, dilation) * weights).sum(), (0, 1))(x, kernel)
-    grad_lax = jax.grad(lambda x, k: (lax_conv(x, k) * weights).sum(), (0, 1))(x, kernel)
+    grad_layer = jax.jit(jax.grad(lambda x, k: (dilated_conv3x3(x, k, dilation) * weights).sum(), (0, 1)))(x, kernel)
+    grad_lax = jax.jit(jax.grad(lambda x, k: (lax_conv(x, k) * weights).sum(), (0, 1)))(x, kernel)
     for ours, theirs in zip(grad_layer, grad_lax):
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
 
@@ -123,10 +123,10 @@ def test_context_convolution_equals_convolution_of_the_concatenated_mean(dilatio
                                             rhs_dilation=(dilation, dilation),
                                             dimension_numbers=("NHWC", "HWIO", "NHWC")) + p["bias"]
 
-    np.testing.assert_allclose(layer.apply(params, x), reference(x, params), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(jax.jit(layer.apply)(params, x), reference(x, params), rtol=1e-5, atol=1e-5)
     weights = jax.random.normal(jax.random.key(2), (2, 9, 7, 4))
-    ours = jax.grad(lambda x, p: (layer.apply(p, x) * weights).sum(), (0, 1))(x, params)
-    theirs = jax.grad(lambda x, p: (reference(x, p) * weights).sum(), (0, 1))(x, params)
+    ours = jax.jit(jax.grad(lambda x, p: (layer.apply(p, x) * weights).sum(), (0, 1)))(x, params)
+    theirs = jax.jit(jax.grad(lambda x, p: (reference(x, p) * weights).sum(), (0, 1)))(x, params)
     for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(theirs)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 

@@ -122,7 +122,7 @@ class DilatedConv3x3(nn.Module):
 
     @nn.compact
     def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
-        B, H, W, C = x.shape
+        H, W, C = x.shape[1:]
         kernel, bias = _DenseParams(self.features, name="Dense_0")(9 * C * (2 if self.context else 1))
         if not self.context:
             return dilated_conv3x3(x, kernel, self.dilation) + bias
