@@ -100,6 +100,28 @@ def test_rollouts_take_only_valid_actions_exploring_or_not(tiny_learner):
         assert int(episodes["episodes"]) > 0 and not np.asarray(steps.demo).any()
 
 
+def test_dagger_rollouts_carry_the_teachers_next_cut_and_updates_imitate_it(tiny_learner):
+    """With ``dagger`` every rollout step is flagged and carries the cut-lines teacher's next cut at the state it
+    acted from (:func:`demonstrations.teacher_cells`), a non-empty set of valid cells; the update's loss then adds
+    the imitation term to the TD loss of the same rollout."""
+    from jaxfire.agents import demonstrations
+
+    config = dataclasses.replace(tiny_learner.config, demo_baseline="cut_lines", demo_steps=8, pretrain_steps=4,
+                                 dagger=True)
+    learner = pqn.PQN(config, tiny_learner.env, tiny_learner.env_params, tiny_learner.test_params)
+    state = jax.jit(tiny_learner.init)(jax.random.key(0))   # no demonstrations or pre-training needed here
+    _, steps, _ = jax.jit(learner.rollout)(jax.random.key(1), state.params, state.envs, 0.5)
+    accepted, mask = np.asarray(steps.accepted), np.asarray(steps.mask).reshape(steps.accepted.shape)
+    assert np.asarray(steps.demo).all() and not (accepted & ~mask).any()
+    assert (accepted.any(-1) == mask.any(-1)).all()
+    first = jax.jit(demonstrations.teacher_cells, static_argnums=0)(learner, state.envs.env_state)
+    np.testing.assert_array_equal(accepted[0], np.asarray(first).reshape(accepted[0].shape))
+    # The same update (same key, so the same rollout and returns) with and without the imitation term.
+    _, with_teacher = jax.jit(learner.update)(state, None)
+    _, without = jax.jit(tiny_learner.update)(state, None)
+    assert float(with_teacher["loss"]) > float(without["loss"]) > 0
+
+
 @pytest.mark.slow
 def test_make_train_vmaps_over_seeds():
     config = PQNConfig(**TINY)

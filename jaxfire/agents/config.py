@@ -55,9 +55,9 @@ HELP = {  # field -> meaning (the training CLI's flag help)
     "demo_fraction": "DQN: share of every training batch drawn from the demonstration buffer (with demonstrations)",
     "demo_target": "imitation target on a demonstrated step: next (the teacher's next cell) or plan (any cell of "
                    "its plan not placed yet)",
-    "dagger": "DQN: label every state the agent visits with the cut-lines teacher's answer there (its next cut, "
-              "jaxfire.planners.next_cut) and imitate it on replayed transitions too (DAgger); needs "
-              "demo_baseline cut_lines",
+    "dagger": "label every state the agent visits with the cut-lines teacher's answer there (its next cut, "
+              "jaxfire.planners.next_cut) and imitate it too (DAgger: DQN when the transition is replayed, PQN in "
+              "the rollout's gradient steps); needs demo_baseline cut_lines",
     "demo_weight": "weight of the imitation (cross-entropy) loss on demonstration transitions (0: TD loss only)",
     "rollout_steps": "PQN: steps of every environment per update (env steps per update = rollout_steps x num_envs)",
     "epochs": "PQN: passes over each rollout",
@@ -130,6 +130,7 @@ class AgentConfig:
     pretrain_steps: int = 0
     demo_weight: float = 1.0
     demo_target: str = "next"
+    dagger: bool = False
     finetune_lr_scale: float = 1.0
 
     @classmethod
@@ -160,6 +161,10 @@ class AgentConfig:
             (self.pretrain_steps == 0 or self.demo_steps > 0, "pretrain_steps need demonstrations (demo_steps > 0)"),
             (self.demo_weight >= 0, "demo_weight must be >= 0"),
             (self.demo_target in ("next", "plan"), f"demo_target must be next or plan, got {self.demo_target!r}"),
+            (not self.dagger or self.demo_baseline == "cut_lines",
+             "dagger needs demo_baseline cut_lines (the teacher that answers from any partial plan)"),
+            (not self.dagger or self.planning_ignitions > 0,
+             "dagger needs planning_ignitions > 0 (the teacher plans with the planning channels' fires)"),
         ]
 
     def validate(self):
@@ -192,7 +197,6 @@ class DQNConfig(AgentConfig):
     target_tau: float = 0.01
     target_period: int = 0
     demo_fraction: float = 0.25
-    dagger: bool = False
 
     def checks(self) -> list[tuple[bool, str]]:
         return super().checks() + [
@@ -204,10 +208,6 @@ class DQNConfig(AgentConfig):
              f"learning_starts must be < buffer_per_env ({self.buffer_per_env}): the replay holds at most "
              "buffer_per_env entries per environment, so learning would never start"),
             (self.pretrain_steps == 0 or self.demo_steps > self.n_step, "pretrain_steps need demo_steps > n_step"),
-            (not self.dagger or self.demo_baseline == "cut_lines",
-             "dagger needs demo_baseline cut_lines (the teacher that answers from any partial plan)"),
-            (not self.dagger or self.planning_ignitions > 0,
-             "dagger needs planning_ignitions > 0 (the teacher plans with the planning channels' fires)"),
         ]
 
 

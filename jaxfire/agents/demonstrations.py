@@ -16,10 +16,11 @@ overwritten, and draws a fixed share (``demo_fraction``) of every batch from it 
 the agent drifted away from its teacher as the demonstrations became a vanishing share of the replay).
 
 The teacher's plans show only the states the teacher reaches; a policy that errs once (a cut left half-done) is
-somewhere it never saw.  With ``dagger`` (DQN, ``cut_lines`` teacher; Ross et al. 2011) every state the agent
-visits is labelled with the teacher's answer there (:func:`teacher_cells`: its next cut from that partial plan,
-one simulation of the planning fires per environment step), stored with the transition in the replay, and
-imitated whenever that transition is replayed, so the imitation follows the agent's own states.
+somewhere it never saw.  With ``dagger`` (``cut_lines`` teacher; Ross et al. 2011) every state the agent visits
+is labelled with the teacher's answer there (:func:`teacher_cells`: its next cut from that partial plan, one
+simulation of the planning fires per environment step) and imitated, so the imitation follows the agent's own
+states: DQN stores the label with the transition in the replay and imitates it whenever that transition is
+replayed, PQN in the gradient steps on the rollout that visited the state.
 
 :func:`run` is the algorithm-independent part (environments placing their demonstrator's plans, each step handed to
 the learner's ``step_fn``); :func:`demonstrate`, :func:`pretrain` and :func:`prefill` are DQN's replay path, and

@@ -20,8 +20,10 @@ rollout for ``pretrain_steps`` gradient steps, in epochs of ``minibatches`` step
 with the current network before each epoch, adding ``demo_weight`` x the imitation loss
 (:func:`jaxfire.agents.losses.imitation_loss`: pick one of the teacher's accepted cells, ``demo_target``). Every
 rollout transition carries a ``demo`` flag and the teacher's accepted cells, and :meth:`PQN.learn` applies the
-imitation term to flagged samples, so demonstrating environments inside training rollouts (search as teacher) only
-need a source of demonstrated actions.
+imitation term to flagged samples.  With ``dagger`` (Ross et al. 2011, as DQN's) every state a training rollout
+visits is labelled with the cut-lines teacher's answer there (:func:`jaxfire.agents.demonstrations.teacher_cells`:
+its next cut from the partial plan) and flagged, so every gradient step also imitates the teacher at the agent's
+own states; without it the demonstrations serve only pre-training and are gone once RL starts.
 
 Conventions: an *update* is one rollout plus its ``epochs x minibatches`` gradient steps, so env steps per update
 = ``rollout_steps x num_envs``; ``T`` rollout steps, ``E`` environments, ``N = T x E`` transitions, minibatches of
@@ -98,8 +100,9 @@ class PQN(base.Learner):
         return self.pretrain(state, demo_key) if self.config.demo_steps else state
 
     def transition(self, key, envs: EnvBatch, action, mask, value, accepted=None):
-        """Step every environment with ``action`` (a demonstrator's when its ``accepted`` cells ``bool[E, H * W]`` are
-        given); returns ``(envs, (Rollout step, returns so far, burned fraction))`` (the last two for
+        """Step every environment with ``action``; ``accepted`` ``bool[E, H * W]``, when given, are the teacher's
+        cells at these states (a demonstration's, or DAgger's labels), which flags the steps ``demo`` so that
+        learning imitates them.  Returns ``(envs, (Rollout step, returns so far, burned fraction))`` (the last two for
         :func:`jaxfire.agents.base.episode_metrics`)."""
         obs, env_state, reward, done, info = self.step(key, envs.env_state, action)
         episode_return = envs.episode_return + reward
@@ -110,13 +113,17 @@ class PQN(base.Learner):
         return envs, (step, episode_return, info["burned_fraction"])
 
     def rollout(self, key, params, envs: EnvBatch, epsilon):
-        """``rollout_steps`` epsilon-greedy steps of every environment: ``(envs, Rollout, episode metrics)``."""
+        """``rollout_steps`` epsilon-greedy steps of every environment: ``(envs, Rollout, episode metrics)``; with
+        ``dagger`` every step carries the teacher's answer at its state (flagged ``demo``)."""
         def one(envs, key):
             act_key, explore_key, step_key = jax.random.split(key, 3)
             mask = self.masks(envs.env_state)
             q = self.network.apply(params, envs.obs)
             action = epsilon_greedy(act_key, explore_key, q, mask, epsilon)
-            return self.transition(step_key, envs, action, mask, masked_max(q, mask))
+            accepted = None
+            if self.config.dagger:
+                accepted = demonstrations.teacher_cells(self, envs.env_state).reshape(action.shape[0], -1)
+            return self.transition(step_key, envs, action, mask, masked_max(q, mask), accepted)
 
         envs, (rollout, returns, burned) = jax.lax.scan(one, envs, jax.random.split(key, self.config.rollout_steps))
         return envs, rollout, episode_metrics(returns, rollout.done, burned)
@@ -178,7 +185,8 @@ class PQN(base.Learner):
         params = state.train.params
         envs, rollout, episodes = self.rollout(rollout_key, params, state.envs, epsilon)
         targets = self.targets(rollout, self.value(params, envs))
-        train, loss = self.learn(learn_key, state.train, rollout, targets, self.config.epochs)
+        train, loss = self.learn(learn_key, state.train, rollout, targets, self.config.epochs,
+                                 imitate=self.config.dagger and self.config.demo_weight > 0)
         metrics = {"epsilon": epsilon, "loss": loss, "learning": jnp.bool_(True), "reward": rollout.reward.mean(),
                    "q_value": rollout.value.mean(), **episodes}
         return RunnerState(train, envs, key, state.update + 1), metrics
