@@ -15,8 +15,9 @@ DQN_PRESETS = {
                   learning_starts=32, learning_rate=1e-3, finetune_lr_scale=0.5, epsilon_start=0.5,
                   demo_baseline="cut_lines", demo_steps=128, pretrain_steps=300, demo_fraction=0.5, dagger=True,
                   eval_every=300, checkpoint_every=300),
-    # CPU, <= 60 min on 2 cores (40 min idle): the committed agent (results/agents/standard).  50x50 landscapes (48
-    # train, 16 held out); 16 environments each place ~4 cut-lines plans (448 demonstration steps, 64 plans), 500
+    # CPU, <= 60 min on 2 cores (16 min idle): results/agents/standard-32ch (results/agents/standard: the same with
+    # 16-channel layers, 40 min on a slower day).  50x50 landscapes (48 train, 16 held out); 16 environments each
+    # place ~4 cut-lines plans (448 demonstration steps, 64 plans), 500
     # pre-training steps on them, then 600 updates with DAgger: every state the agent visits is labelled with the
     # teacher's next cut there and imitated when replayed, half of every batch from the demonstrations, at half
     # the rate (RL alone at the full rate overfitted each scenario's fixed hidden fires: the held-out burned
