@@ -236,7 +236,8 @@ def write(results: dict, md: str, out: Path) -> None:
     out.mkdir(parents=True)
     (out / "throughput.json").write_text(common.json_dumps(results))
     (out / "throughput.md").write_text(md)
-    names = "throughput.json, throughput.md" + (", throughput.png" if report.plot(results, out / "throughput.png") else "")
+    plotted = report.plot(results, out / "throughput.png")
+    names = "throughput.json, throughput.md" + (", throughput.png" if plotted else "")
     print(f"wrote {out}/{names} ({results['total_s']:.0f} s)", flush=True)
 
 
