@@ -235,6 +235,15 @@ def test_cut_lines_closes_the_gap_in_a_barrier():
     np.testing.assert_array_equal(np.argwhere(plan), [[7, 9], [7, 10], [7, 11]])
 
 
+def test_cut_lines_plans_with_fewer_fires_than_it_drains_at_once():
+    """Fewer planning fires than ``lines.DRAIN`` (the fires forgotten at a time once a cut stops them) still plan:
+    the gap in the river is closed for 3 fires as for 16."""
+    gap, ignitions = gap_landscape()
+    assert len(ignitions[:3]) < lines.DRAIN
+    plan = np.asarray(planners.cut_lines(KEY, gap, WEATHER, 3, ignitions=ignitions[:3], max_minutes=1e4))
+    np.testing.assert_array_equal(np.argwhere(plan), [[7, 9], [7, 10], [7, 11]])
+
+
 def test_cut_lines_beats_dpv_and_greedy_on_held_out_fires():
     results = {}
     for seed in range(2):

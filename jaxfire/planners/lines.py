@@ -209,9 +209,11 @@ def cut_lines_search(grids: SpreadGrid, burnable, ignitions, budget_cells, tie_k
         by_column, by_row = orientations
         gains = tuple(all_gains(crossing) for crossing in orientations)
 
-        def forget(state):  # remove the saved area of up to DRAIN newly cut fires from every cut's gain
+        drain = min(DRAIN, ignitions.shape[0])
+
+        def forget(state):  # remove the saved area of up to ``drain`` newly cut fires from every cut's gain
             gains, pending = state
-            fires = jnp.where(jnp.arange(DRAIN) < pending.sum(), jnp.argsort(~pending)[:DRAIN], -1)
+            fires = jnp.where(jnp.arange(drain) < pending.sum(), jnp.argsort(~pending)[:drain], -1)
             gains = tuple(gain - cover_gains(crossing, fires) for gain, crossing in zip(gains, orientations))
             return gains, pending.at[jnp.where(fires >= 0, fires, pending.size)].set(False, mode="drop")
 
