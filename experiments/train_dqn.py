@@ -1,5 +1,5 @@
 """Train a fuel-break agent, Double DQN or PQN: ``python -m experiments.train_dqn --preset quick`` (DQN, CPU,
-minutes), ``--algo pqn --preset quick``, or ``--preset full`` (GPU scale).  ``python -m experiments.train`` is the
+minutes), ``--algo pqn --preset quick``, or ``--preset gpu`` (one GPU, minutes).  ``python -m experiments.train`` is the
 same command.
 
 A thin command line over :func:`jaxfire.training.train`, which owns the run folder ``<runs-dir>/<name>/``

@@ -214,12 +214,13 @@ def test_two_cpu_devices_train_the_same_agent(uninterrupted, tmp_path):
 
 
 @pytest.mark.slow
-def test_the_committed_standard_agent_places_exactly_the_budget_on_a_twice_larger_grid():
+@pytest.mark.parametrize("agent", ["standard", "gpu"])
+def test_a_committed_agent_places_exactly_the_budget_on_a_twice_larger_grid(agent):
     from pathlib import Path
 
     from jaxfire.agents import load_policy
 
-    policy = load_policy(Path(__file__).parents[1] / "results" / "agents" / "standard")
+    policy = load_policy(Path(__file__).parents[1] / "results" / "agents" / agent)
     assert policy.config.landscape_side == 50
     land = landscape.synthetic(jax.random.key(11), (100, 100))
     plan = np.asarray(policy(jax.random.key(0), land, Weather(20.0, 270.0), 25))
