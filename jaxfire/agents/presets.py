@@ -5,15 +5,16 @@ fields (:mod:`jaxfire.agents.config`) and, for PQN, the run settings (chunk, che
 from __future__ import annotations
 
 DQN_PRESETS = {
-    # CPU: 32x32 landscapes (8 held out), <= 10 min on 2 cores (7.8-8.4 idle) including compilation and evaluation;
-    # the standard recipe at a smaller size: cut-lines demonstrations (simulation search, the best planner here)
-    # and pre-training, then 600 updates with DAgger at half the rate, half of every batch demonstrated (without
-    # DAgger, 1,500 RL updates: 1.00 / 0.92 x dpv on the harness, seeds 0 / 1; with it 0.90 / 0.94 / 0.98 x,
-    # seeds 0 / 1 / 2).
+    # CPU: 32x32 landscapes (8 held out), <= 10 min on 2 cores (6.6-6.7 idle) including compilation and evaluation;
+    # the standard recipe at a smaller size: cut-lines demonstrations (simulation search, the best planner here;
+    # 8 environments x 512 steps, ~85 plans) and 1,200 pre-training steps on them, then 600 updates with DAgger at
+    # half the rate, half of every batch demonstrated.  0.80 / 0.81 / 0.81 x dpv on the harness, seeds 0 / 1 / 2
+    # (with 128 demonstration steps and 300 pre-training steps: 0.88-0.96 x with these layers, 0.90-0.98 x with
+    # 16 channels; without DAgger, 1,500 RL updates: 1.00 / 0.92 x).
     "quick": dict(landscape_side=32, num_landscapes=32, ignitions_per_evaluation=8, scenarios_per_landscape=4,
-                  num_envs=8, total_updates=600, buffer_per_env=2048, batch_size=32, features=(16, 16, 16, 16),
+                  num_envs=8, total_updates=600, buffer_per_env=2048, batch_size=32, features=(32, 32, 32, 32),
                   learning_starts=32, learning_rate=1e-3, finetune_lr_scale=0.5, epsilon_start=0.5,
-                  demo_baseline="cut_lines", demo_steps=128, pretrain_steps=300, demo_fraction=0.5, dagger=True,
+                  demo_baseline="cut_lines", demo_steps=512, pretrain_steps=1200, demo_fraction=0.5, dagger=True,
                   eval_every=300, checkpoint_every=300),
     # CPU, <= 60 min on 2 cores (16 min idle): results/agents/standard (seed 0).  50x50 landscapes (48 train, 16 held out); 16 environments each
     # place ~4 cut-lines plans (448 demonstration steps, 64 plans), 500
