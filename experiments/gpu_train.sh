@@ -2,26 +2,19 @@
 # Train the GPU preset's agents on a GPU machine and pack them to bring back (the device tool returns at most 8
 # files):
 #
-#   OUT=DIR SEEDS="0 1" BUDGET=480 bash experiments/gpu_train.sh
+#   OUT=DIR SEEDS="0 1" BUDGET=530 bash experiments/gpu_train.sh
 #
 # One run of `python -m experiments.train --preset gpu --seed S` per seed, in turn, while BUDGET seconds last (a
 # run is started only with >= 150 s left and stopped at the budget; it then keeps its last checkpoint, every 250
 # updates).  Each run's exported policy (`experiments.export_agent`) with the run's metrics.jsonl and summary.json
-# (as run-summary.json) is packed as DIR/gpu-sS.tar.gz (the whole run folder if the export fails); the log is DIR/log.txt.  Seeds after the first reuse its compiled
-# programs (a persistent compilation cache).  Packages the GPU image lacks (gymnax and what it imports) are
-# installed from wheels in .whl/ when that folder exists.  SIZE=tiny trains a toy run instead (a dry run on a CPU).
-set -u -o pipefail
-OUT=${OUT:?set OUT to the output folder}
-if [ -d .whl ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
-    && export PYTHONPATH=/tmp/site:${PYTHONPATH:-} || exit 1
-fi
-export PYTHONPATH=$PWD:${PYTHONPATH:-} PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false
+# (as run-summary.json) is packed as DIR/gpu-sS.tar.gz (the whole run folder if the export fails); the log is
+# DIR/log.txt.  Seeds after the first reuse its compiled programs (a persistent compilation cache).  Packages the
+# GPU image lacks come from wheels in .whl/ (experiments/gpu_env.sh).  SIZE=tiny trains a toy run instead (a dry
+# run on a CPU).
+source "$(dirname "$0")/gpu_env.sh"
 export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-/tmp/jaxfire-compilation-cache}
 export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0
-PY=${PYTHON:-python3}
 WORK=$(mktemp -d)
-log() { tee -a "$OUT/log.txt"; }
 if [ "${SIZE:-full}" = tiny ]; then
   TINY="--landscape-side 12 --num-landscapes 8 --num-envs 2 --total-updates 4 --buffer-per-env 16 --batch-size 4
         --features 4,4 --dilations 1,2 --learning-starts 2 --demo-steps 4 --pretrain-steps 2 --planning-ignitions 4
@@ -30,8 +23,6 @@ if [ "${SIZE:-full}" = tiny ]; then
 else
   TINY=""
 fi
-(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true) 2>&1 | log
-$PY -c "import jax; print('jax', jax.__version__, jax.devices())" 2>&1 | log
 start=$(date +%s)
 for seed in ${SEEDS:-0}; do
   left=$(( ${BUDGET:-480} - $(date +%s) + start ))

@@ -8,19 +8,11 @@
 # the ordered sweeps by grid ("solvers"), the spread engine by grid and batch with solver "auto" ("spread"),
 # environment steps and training steps of DQN and PQN ("training"), and PQN at the shape of its GPU preset
 # ("pqn-full": 50x50, 1,024 environments x 16 steps, 16 minibatches, 2 epochs, 4 x 32 features).  PARTS="spread
-# pqn-full" runs some of them.  Packages the GPU image lacks (gymnax and what it imports) are installed from
-# wheels in .whl/ when that folder exists.  SIZE=tiny runs the same commands at toy sizes (a dry run on a CPU).
+# pqn-full" runs some of them.  Packages the GPU image lacks come from wheels in .whl/ (experiments/gpu_env.sh).
+# SIZE=tiny runs the same commands at toy sizes (a dry run on a CPU).
 # Merge with a CPU run of the same sections afterwards:
 #   python -m experiments.throughput --compare CPU/throughput.json DIR/spread/throughput.json ...
-set -u -o pipefail
-OUT=${OUT:?set OUT to the output folder}
-if [ -d .whl ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
-    && export PYTHONPATH=/tmp/site:${PYTHONPATH:-} || exit 1
-fi
-export PYTHONPATH=$PWD:${PYTHONPATH:-} PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false
-PY=${PYTHON:-python3}
-log() { tee -a "$OUT/log.txt"; }
+source "$(dirname "$0")/../gpu_env.sh"
 if [ "${SIZE:-full}" = tiny ]; then
   SOLVER="--solver-grids 16,24 --solver-fires 8"; GRID="--grids 16,24 --batches 8"; STEPS="--num-envs 4 --env-grid 12"
   TRAIN="--train-grid 8 --train-envs 4 --train-chunk 2 --pqn-envs 4 --pqn-chunk 2 --pqn-minibatches 4"; T=1
@@ -34,8 +26,6 @@ else
 fi
 PARTS=${PARTS:-solvers spread training pqn-full}
 part() { case " $PARTS " in *" $1 "*) return 0;; *) return 1;; esac; }
-(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true) 2>&1 | log
-$PY -c "import jax; print('jax', jax.__version__, jax.devices())" 2>&1 | log
 
 part solvers && timeout $((190 * T)) $PY -m experiments.throughput --sections solvers $SOLVER --repeats 2 --max-seconds 30 \
   --out "$OUT/solvers" 2>&1 | log
