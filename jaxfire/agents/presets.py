@@ -16,23 +16,24 @@ DQN_PRESETS = {
                   learning_starts=32, learning_rate=1e-3, finetune_lr_scale=0.5, epsilon_start=0.5,
                   demo_baseline="cut_lines", demo_steps=512, pretrain_steps=1200, demo_fraction=0.5, dagger=True,
                   eval_every=300, checkpoint_every=300),
-    # CPU, <= 60 min on 2 cores (16 min idle): results/agents/standard (seed 0).  50x50 landscapes (48 train, 16 held out); 16 environments each
-    # place ~4 cut-lines plans (448 demonstration steps, 64 plans), 500
-    # pre-training steps on them, then 600 updates with DAgger: every state the agent visits is labelled with the
-    # teacher's next cut there and imitated when replayed, half of every batch from the demonstrations, at half
-    # the rate (RL alone at the full rate overfitted each scenario's fixed hidden fires: the held-out burned
-    # fraction rose from 0.100 to 0.115 in 500 updates while the training return rose).  32-channel layers: 0.79 /
-    # 0.82 x dpv on the harness, seeds 0 / 1, 16 min each (16 channels: 0.86 / 0.89 / 0.94 x).
+    # CPU, <= 60 min on 2 cores (39 min, tests sharing the cores for ~11 of them): results/agents/standard
+    # (seed 0).  50x50 landscapes (48 train, 16 held out); 16 environments each place ~12 cut-lines plans (1,344
+    # demonstration steps, ~190 plans), 3,000 pre-training steps on them, then 600 updates with DAgger: every state
+    # the agent visits is labelled with the teacher's next cut there and imitated when replayed, half of every batch
+    # from the demonstrations, at half the rate (RL alone at the full rate overfitted each scenario's fixed hidden
+    # fires: the held-out burned fraction rose from 0.100 to 0.115 in 500 updates while the training return rose).
+    # 0.72 x dpv on the harness (seed 0; with 448 demonstration steps and 500 pre-training steps: 0.79 / 0.82 x,
+    # seeds 0 / 1, 16 min each; with 16-channel layers too: 0.86 / 0.89 / 0.94 x).
     "standard": dict(landscape_side=50, num_landscapes=64, ignitions_per_evaluation=8, scenarios_per_landscape=4,
                      num_envs=16, total_updates=600, buffer_per_env=1024, batch_size=32, features=(32, 32, 32, 32),
                      learning_starts=32, learning_rate=5e-4, finetune_lr_scale=0.5, epsilon_start=0.2,
-                     demo_baseline="cut_lines", demo_steps=448, pretrain_steps=500, demo_fraction=0.5, dagger=True,
-                     eval_every=150, checkpoint_every=150),
+                     demo_baseline="cut_lines", demo_steps=1344, pretrain_steps=3000, demo_fraction=0.5,
+                     dagger=True, eval_every=150, checkpoint_every=150),
     # GPU, ~5 min on one H200 (4.7 min with compilation, 2.8 with a warm compilation cache): results/agents/gpu.
-    # The standard recipe with 4x its environments and batch and 2.5x its updates (96,000 env steps, 10x the
-    # standard's), 4x the training landscapes (a pool of its own, landscape_seed 1, so the standard's held-out
-    # split stays unseen), 16 fires per reward and 2,000 pre-training steps: 0.69 / 0.67 x dpv on the harness,
-    # seeds 0 / 1.
+    # The standard recipe with 4x its environments and batch and 2.5x its updates (96,000 env steps), 4x the
+    # training landscapes (a pool of its own, landscape_seed 1, so the standard's held-out split stays unseen), 16
+    # fires per reward, 448 demonstration steps per environment and 2,000 pre-training steps of 128: 0.69 / 0.67 x
+    # dpv on the harness, seeds 0 / 1.
     "gpu": dict(landscape_side=50, num_landscapes=256, landscape_seed=1, ignitions_per_evaluation=16,
                 scenarios_per_landscape=4, num_envs=64, total_updates=1500, buffer_per_env=1024, batch_size=128,
                 features=(32, 32, 32, 32), learning_starts=32, learning_rate=5e-4, finetune_lr_scale=0.5,
