@@ -4,17 +4,18 @@
 #
 #   OUT=DIR SEEDS="0 1" BUDGET=530 bash experiments/gpu_train.sh
 #
-# One run of `python -m experiments.train --preset gpu --seed S` per seed, in turn, while BUDGET seconds last (a
-# run is started only with >= 150 s left and stopped at the budget; it then keeps its last checkpoint, every 250
-# updates).  Each run's exported policy (`experiments.export_agent`) with the run's metrics.jsonl and summary.json
-# (as run-summary.json) is packed as DIR/gpu-sS.tar.gz (the whole run folder if the export fails); the log is
-# DIR/log.txt.  Seeds after the first reuse its compiled programs (a persistent compilation cache).  Packages the
-# GPU image lacks come from wheels in .whl/ (experiments/gpu_env.sh).  SIZE=tiny trains a toy run instead (a dry
-# run on a CPU).
+# One run of `python -m experiments.train --preset gpu --seed S` per seed (SEEDS, default 0), in turn, while BUDGET
+# seconds last (default 530; a run is started only with >= 150 s left and stopped at the budget; it then keeps its
+# last checkpoint, every 250 updates).  Each run's exported policy (`experiments.export_agent`) with the run's
+# metrics.jsonl and summary.json (as run-summary.json) is packed as DIR/gpu-sS.tar.gz (the whole run folder if the
+# export fails); the log is DIR/log.txt.  Seeds after the first reuse its compiled programs (a persistent
+# compilation cache).  Packages the GPU image lacks come from wheels in .whl/ (experiments/gpu_env.sh).  SIZE=tiny
+# trains a toy run instead (a dry run on a CPU).
 source "$(dirname "$0")/gpu_env.sh"
 export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-/tmp/jaxfire-compilation-cache}
 export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0
 WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
 if [ "${SIZE:-full}" = tiny ]; then
   TINY="--landscape-side 12 --num-landscapes 8 --num-envs 2 --total-updates 4 --buffer-per-env 16 --batch-size 4
         --features 4,4 --dilations 1,2 --learning-starts 2 --demo-steps 4 --pretrain-steps 2 --planning-ignitions 4
@@ -25,7 +26,7 @@ else
 fi
 start=$(date +%s)
 for seed in ${SEEDS:-0}; do
-  left=$(( ${BUDGET:-480} - $(date +%s) + start ))
+  left=$(( ${BUDGET:-530} - $(date +%s) + start ))
   if [ "$left" -lt 150 ]; then echo "seed $seed not run: ${left} s of the budget left" | log; break; fi
   name=gpu-s$seed
   timeout "$left" $PY -m experiments.train --preset gpu --seed "$seed" --name $name --runs-dir "$WORK/runs" \
