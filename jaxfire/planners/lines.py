@@ -198,6 +198,7 @@ def cut_lines_search(grids: SpreadGrid, burnable, ignitions, budget_cells, tie_k
     H, W = burnable.shape
     ignitions = jnp.asarray(ignitions, jnp.int32)
     quota = -(-budget_cells // rounds)
+    drain = min(DRAIN, ignitions.shape[0])  # fires forgotten at a time: no more than there are
 
     def place(rank, cells):  # ranks for ``cells`` after the cells placed so far, in flat-index order
         placed = (rank < H * W).sum()
@@ -208,8 +209,6 @@ def cut_lines_search(grids: SpreadGrid, burnable, ignitions, budget_cells, tie_k
                                       ignitions)
         by_column, by_row = orientations
         gains = tuple(all_gains(crossing) for crossing in orientations)
-
-        drain = min(DRAIN, ignitions.shape[0])
 
         def forget(state):  # remove the saved area of up to ``drain`` newly cut fires from every cut's gain
             gains, pending = state
