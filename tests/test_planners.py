@@ -153,6 +153,40 @@ def test_arrival_tree_is_the_shortest_path_tree(land, ignitions):
     np.testing.assert_array_equal(fire.subtree_sizes(jnp.asarray(parent), jnp.asarray(times)).ravel(), expected)
 
 
+def _subtree_sizes_by_walking_up(parent, burned):
+    """Each burned cell adds one to itself and to every ancestor (plain Python)."""
+    expected = np.zeros(parent.size, int)
+    for cell in np.flatnonzero(burned):
+        while cell >= 0:
+            expected[cell] += 1
+            cell = parent[cell]
+    return expected
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_subtree_sizes_of_random_forests_and_a_chain_as_deep_as_the_grid(seed):
+    """Random forests of every depth (each cell's parent arrived earlier in a random order), with unburned cells,
+    and one chain through all cells (the deepest tree a grid holds: pointer doubling's every round is needed)."""
+    rng = np.random.default_rng(seed)
+    H, W = (7, 9) if seed % 2 else (1, 33)
+    n = H * W
+    order = rng.permutation(n)
+    parent = np.full(n, -1)
+    if seed == 0:
+        parent[order[1:]] = order[:-1]                                           # one chain, n - 1 hops deep
+    else:
+        for k in range(1, n):
+            if rng.random() < 0.9:                                               # else a new root
+                parent[order[k]] = order[rng.integers(max(0, k - 1 - 3 * seed), k)]  # near ones: deep trees
+    times = np.full(n, np.inf)
+    times[order] = np.arange(n, dtype=float)
+    unburned = order[n - (rng.integers(1, n // 4 + 1) if seed > 1 else 0):]  # the latest: their children too
+    parent[unburned], times[unburned] = -1, np.inf
+    sizes = fire.subtree_sizes(jnp.asarray(parent.reshape(H, W), jnp.int32),
+                               jnp.asarray(times.reshape(H, W), jnp.float32))
+    np.testing.assert_array_equal(np.asarray(sizes).ravel(), _subtree_sizes_by_walking_up(parent, np.isfinite(times)))
+
+
 @pytest.mark.slow
 def test_greedy_beats_single_candidate_dpv_and_random(land, ignitions):
     greedy = planners.greedy(KEY, land, WEATHER, 5, ignitions=ignitions)
