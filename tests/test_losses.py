@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from jaxfire.agents import losses
-from jaxfire.agents.networks import DilatedConv3x3
+from jaxfire.agents.networks import DilatedConv3x3, QNetwork
 
 # Two samples on a 1x3 grid: the first has valid cells 0 and 1 next, the second ended (no valid cell).
 NEXT_TARGET = jnp.array([[[1.0, 5.0, 3.0]], [[2.0, 0.0, 7.0]]])
@@ -129,6 +129,19 @@ def test_context_convolution_equals_convolution_of_the_concatenated_mean(dilatio
     theirs = jax.jit(jax.grad(lambda x, p: (reference(x, p) * weights).sum(), (0, 1)))(x, params)
     for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(theirs)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_ranking_only_orders_cells_as_the_dueling_q_values():
+    """A planner ranks cells by the advantages alone: Q less one constant per grid (the value minus the mean
+    advantage), so the same best cell, while the Q-values themselves differ between grids by more than that."""
+    obs = jax.random.normal(jax.random.key(0), (3, 11, 9, 5))
+    network = QNetwork((8, 8), (1, 2))
+    params = network.init(jax.random.key(1), obs)
+    q, ranking = network.apply(params, obs), network.apply(params, obs, ranking_only=True)
+    offset = np.asarray(q - ranking)
+    np.testing.assert_allclose(offset, offset[:, :1, :1].repeat(11, 1).repeat(9, 2), atol=1e-5)
+    assert np.ptp(offset[:, 0, 0]) > 1e-3
+    np.testing.assert_array_equal(np.asarray(q).reshape(3, -1).argmax(1), np.asarray(ranking).reshape(3, -1).argmax(1))
 
 
 @pytest.mark.parametrize("whole_plan", [False, True])

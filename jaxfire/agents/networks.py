@@ -109,6 +109,28 @@ def taps_inside(height: int, width: int, dilation: int) -> np.ndarray:
                      for dr in (-dilation, 0, dilation) for dc in (-dilation, 0, dilation)], -1).astype(np.float32)
 
 
+@jax.custom_vjp
+def spread_taps(inside: jnp.ndarray, per_tap: jnp.ndarray) -> jnp.ndarray:
+    """``einsum("hwk,bkf->bhwf", inside, per_tap)``: each cell's sum of the per-tap values ``[B, 9, F]`` over its
+    taps inside the grid (``inside`` ``[H, W, 9]``, :func:`taps_inside`).  Forward as nine broadcast products,
+    which XLA fuses with the sums around them (as an ``[H * W, 9] x [9, F]`` product: 0.05 ms more per layer at
+    50 x 50, one observation, 2 cores, a fifth of a planning step); differentiated as the product, whose pullback
+    XLA:CPU runs faster (one gradient of the three-layer 16-channel network, batch 32 at 50 x 50, 2 cores: 67 ms;
+    75 ms as the product both ways, 93 ms differentiating the nine products)."""
+    return sum(inside[:, :, k, None] * per_tap[:, None, None, k] for k in range(9))
+
+
+def _spread_forward(inside, per_tap):
+    return spread_taps(inside, per_tap), inside
+
+
+def _spread_backward(inside, cotangent):
+    return None, jnp.einsum("hwk,bhwf->bkf", inside, cotangent)
+
+
+spread_taps.defvjp(_spread_forward, _spread_backward)
+
+
 class DilatedConv3x3(nn.Module):
     """A 3x3 'SAME' convolution with ``dilation`` (:func:`dilated_conv3x3`): ``[B, H, W, C] -> [B, H, W, F]``.
 
@@ -129,7 +151,7 @@ class DilatedConv3x3(nn.Module):
         taps = kernel.reshape(9, 2, C, self.features)     # [tap, (x, mean), C, F]
         local = dilated_conv3x3(x, taps[:, 0].reshape(9 * C, self.features), self.dilation)
         per_tap = jnp.einsum("bc,kcf->bkf", x.mean((1, 2)), taps[:, 1])
-        return local + jnp.einsum("hwk,bkf->bhwf", taps_inside(H, W, self.dilation), per_tap) + bias
+        return local + spread_taps(jnp.asarray(taps_inside(H, W, self.dilation)), per_tap) + bias
 
 
 class QNetwork(nn.Module):
@@ -146,12 +168,14 @@ class QNetwork(nn.Module):
         return nn.relu(nn.LayerNorm()(x) if self.norm else x)
 
     @nn.compact
-    def __call__(self, obs: jnp.ndarray) -> jnp.ndarray:
+    def __call__(self, obs: jnp.ndarray, ranking_only: bool = False) -> jnp.ndarray:
+        """Q-values ``float32[B, H, W]`` of ``obs`` ``[B, H, W, C]``; with ``ranking_only`` (and ``dueling``) the
+        advantages alone: Q less a constant per grid, so the same order of cells, for less work (planning)."""
         x = obs
         for width, dilation in zip(self.features, self.dilations):
             x = self.hidden(DilatedConv3x3(width, dilation, context=True)(x))
         advantage = nn.Dense(1)(x)[..., 0]
-        if not self.dueling:
+        if not self.dueling or ranking_only:
             return advantage
         value = nn.Dense(1)(self.hidden(nn.Dense(self.features[-1])(x.mean((1, 2)))))
         return value[:, :, None] + advantage - advantage.mean((1, 2), keepdims=True)

@@ -61,7 +61,7 @@ def greedy_placement(params, network, key, landscape, weather, budget_cells, nei
         treated, placed = carry
         obs = observation(landscape, weather, treated, placed, budget_cells, planning, fire_channels)
         valid = landscape.burnable & ~treated
-        cell = masked_argmax(network.apply(params, obs[None])[0], valid)
+        cell = masked_argmax(network.apply(params, obs[None], ranking_only=True)[0], valid)
         return place_cells(treated, placed, cell[None], valid, budget_cells)
 
     treated, _ = jax.lax.fori_loop(0, budget_cells, place, (jnp.zeros(landscape.shape, bool), jnp.int32(0)))
