@@ -168,17 +168,73 @@ class QNetwork(nn.Module):
         return nn.relu(nn.LayerNorm()(x) if self.norm else x)
 
     @nn.compact
-    def __call__(self, obs: jnp.ndarray, ranking_only: bool = False) -> jnp.ndarray:
+    def __call__(self, obs: jnp.ndarray, ranking_only: bool = False, first_layer=None) -> jnp.ndarray:
         """Q-values ``float32[B, H, W]`` of ``obs`` ``[B, H, W, C]``; with ``ranking_only`` (and ``dueling``) the
-        advantages alone: Q less a constant per grid, so the same order of cells, for less work (planning)."""
+        advantages alone: Q less a constant per grid, so the same order of cells, for less work (planning).
+        ``first_layer``: the first convolution's output ``[B, H, W, F]`` for ``obs`` if known (:class:`FirstLayer`)."""
         x = obs
-        for width, dilation in zip(self.features, self.dilations):
-            x = self.hidden(DilatedConv3x3(width, dilation, context=True)(x))
+        for i, (width, dilation) in enumerate(zip(self.features, self.dilations)):
+            conv = DilatedConv3x3(width, dilation, context=True, name=f"DilatedConv3x3_{i}")
+            x = self.hidden(first_layer if i == 0 and first_layer is not None else conv(x))
         advantage = nn.Dense(1)(x)[..., 0]
         if not self.dueling or ranking_only:
             return advantage
         value = nn.Dense(1)(self.hidden(nn.Dense(self.features[-1])(x.mean((1, 2)))))
         return value[:, :, None] + advantage - advantage.mean((1, 2), keepdims=True)
+
+
+class FirstLayer:
+    """The first convolution of a :class:`QNetwork`, kept up to date while a planner treats one cell at a time.
+
+    A placement changes the observation at its own cell and, on constant planes, by the same amount everywhere
+    (the remaining budget).  The convolution is affine, so its taps' part moves by the taps of the cell's change
+    and by the planes' change times each tap's weights, summed over the taps inside the grid (carried as per-tap
+    sums ``[9, F]``, spread once per evaluation with the grid-mean part, which is recomputed from the new means).
+    Any other change (a channel rescaled, several cells at once) is convolved whole.  Equal to the whole
+    convolution up to float rounding; it spares :func:`jaxfire.agents.policy.greedy_placement` one convolution per
+    placement (the standard agent's plan on 50x50: 122 -> 111 ms, 2 idle cores).
+
+    A state is ``(local [H, W, F], planes [9, F])``: the taps' part for the cell-by-cell changes, and the per-tap
+    sums of the plane changes since :meth:`start`.
+    """
+
+    def __init__(self, params, network: QNetwork, shape):
+        conv = params["params"]["DilatedConv3x3_0"]["Dense_0"]
+        self.features, self.dilation = network.features[0], network.dilations[0]
+        self.taps = conv["kernel"].reshape(9, 2, -1, self.features)     # [tap, (x, mean), C, F]
+        self.bias = conv["bias"]
+        self.inside = jnp.asarray(taps_inside(*shape, self.dilation))    # [H, W, 9]
+        d = self.dilation
+        self.shifts = np.array([(dr, dc) for dr in (-d, 0, d) for dc in (-d, 0, d)])
+
+    def start(self, obs: jnp.ndarray):
+        """The state of observation ``obs`` ``[H, W, C]``, convolved whole."""
+        local = dilated_conv3x3(obs[None], self.taps[:, 0].reshape(-1, self.features), self.dilation)[0]
+        return local, jnp.zeros((9, self.features), local.dtype)
+
+    def output(self, state, obs: jnp.ndarray) -> jnp.ndarray:
+        """The layer's output ``[1, H, W, F]`` (before the ReLU) for ``obs``, whose state is ``state``."""
+        local, planes = state
+        per_tap = jnp.einsum("c,kcf->kf", obs.mean((0, 1)), self.taps[:, 1]) + planes
+        return local[None] + spread_taps(self.inside, per_tap[None]) + self.bias
+
+    def update(self, state, old: jnp.ndarray, new: jnp.ndarray, cell):
+        """The state of ``new`` from that of ``old`` (observations ``[H, W, C]``) after flat cell ``cell`` changed."""
+        local, planes = state
+        H, W, _ = old.shape
+        change = (new - old).reshape(H * W, -1)
+        plane = change[jnp.where(cell == 0, 1, 0)]                  # the change at another cell
+        elsewhere = (jnp.arange(H * W) != cell)[:, None]
+        only_planes = jnp.all(jnp.where(elsewhere, change == plane, True))
+
+        def incremental():
+            rows, cols = cell // W - self.shifts[:, 0], cell % W - self.shifts[:, 1]  # the cells whose tap k reads it
+            inside = (rows >= 0) & (rows < H) & (cols >= 0) & (cols < W)
+            values = jnp.einsum("c,kcf->kf", change[cell] - plane, self.taps[:, 0])
+            return (local.at[jnp.where(inside, rows, H), cols].add(values, mode="drop"),
+                    planes + jnp.einsum("c,kcf->kf", plane, self.taps[:, 0]))
+
+        return jax.lax.cond(only_planes, incremental, lambda: self.start(new))
 
 
 def make_network(config) -> QNetwork:

@@ -16,7 +16,7 @@ from flax import struct
 
 from jaxfire import fire
 from jaxfire.agents.config import AgentConfig, DQNConfig
-from jaxfire.agents.networks import QNetwork, make_network, masked_argmax
+from jaxfire.agents.networks import FirstLayer, QNetwork, make_network, masked_argmax
 from jaxfire.env import observation, place_cells, untreated_fire
 from jaxfire.planners import check_budget
 from jaxfire.validation import check_finite_tree, validated
@@ -49,23 +49,28 @@ class PlacementPolicy:
 @functools.partial(jax.jit, static_argnames=("network", "neighbours", "planning_ignitions", "max_minutes"))
 def greedy_placement(params, network, key, landscape, weather, budget_cells, neighbours, planning_ignitions,
                      max_minutes) -> jnp.ndarray:
-    """``bool[H, W]``: ``budget_cells`` cells placed one at a time, each the best valid cell of ``network``."""
+    """``bool[H, W]``: ``budget_cells`` cells placed one at a time, each the best valid cell of ``network`` (ranked
+    by its advantages, the first convolution kept up to date cell by cell: :class:`~jaxfire.agents.networks.FirstLayer`)."""
     planning = jnp.zeros(landscape.shape + (0,), jnp.float32)
     if planning_ignitions:
         ignitions = fire.sample_ignitions(key, landscape.burnable, planning_ignitions)
         planning = fire.planning_maps(fire.spread_grid(landscape, weather, neighbours), ignitions, max_minutes)
     budget_cells = jnp.asarray(budget_cells, jnp.int32)
     fire_channels = untreated_fire(landscape, weather)
+    first = FirstLayer(params, network, landscape.shape)
 
     def place(_, carry):
-        treated, placed = carry
-        obs = observation(landscape, weather, treated, placed, budget_cells, planning, fire_channels)
+        treated, placed, obs, state = carry
         valid = landscape.burnable & ~treated
-        cell = masked_argmax(network.apply(params, obs[None], ranking_only=True)[0], valid)
-        return place_cells(treated, placed, cell[None], valid, budget_cells)
+        q = network.apply(params, obs[None], ranking_only=True, first_layer=first.output(state, obs))[0]
+        cell = masked_argmax(q, valid)
+        treated, placed = place_cells(treated, placed, cell[None], valid, budget_cells)
+        new = observation(landscape, weather, treated, placed, budget_cells, planning, fire_channels)
+        return treated, placed, new, first.update(state, obs, new, cell)
 
-    treated, _ = jax.lax.fori_loop(0, budget_cells, place, (jnp.zeros(landscape.shape, bool), jnp.int32(0)))
-    return treated
+    treated = jnp.zeros(landscape.shape, bool)
+    obs = observation(landscape, weather, treated, 0, budget_cells, planning, fire_channels)
+    return jax.lax.fori_loop(0, budget_cells, place, (treated, jnp.int32(0), obs, first.start(obs)))[0]
 
 
 def load_policy(run_dir) -> PlacementPolicy:

@@ -16,16 +16,17 @@ DQN_PRESETS = {
                   learning_starts=32, learning_rate=1e-3, finetune_lr_scale=0.5, epsilon_start=0.5,
                   demo_baseline="cut_lines", demo_steps=512, pretrain_steps=1200, demo_fraction=0.5, dagger=True,
                   eval_every=300, checkpoint_every=300),
-    # CPU, <= 60 min on 2 cores (39 min, tests sharing the cores for ~11 of them): results/agents/standard
-    # (seed 0).  50x50 landscapes (48 train, 16 held out); 16 environments each place ~12 cut-lines plans (1,344
-    # demonstration steps, ~190 plans), 3,000 pre-training steps on them, then 600 updates with DAgger: every state
-    # the agent visits is labelled with the teacher's next cut there and imitated when replayed, half of every batch
-    # from the demonstrations, at half the rate (RL alone at the full rate overfitted each scenario's fixed hidden
-    # fires: the held-out burned fraction rose from 0.100 to 0.115 in 500 updates while the training return rose).
-    # 0.72 x dpv on the harness (seed 0; with 448 demonstration steps and 500 pre-training steps: 0.79 / 0.82 x,
-    # seeds 0 / 1, 16 min each; with 16-channel layers too: 0.86 / 0.89 / 0.94 x).
+    # CPU, <= 60 min on 2 cores (29 min, other jobs sharing the cores): results/agents/standard (seed 0).  50x50
+    # landscapes (48 train, 16 held out); four 16-channel layers (a plan in ~0.11 s); 16 environments each place
+    # ~12 cut-lines plans (1,344 demonstration steps, ~190 plans), 3,000 pre-training steps on them, then 600
+    # updates with DAgger: every state the agent visits is labelled with the teacher's next cut there and imitated
+    # when replayed, half of every batch from the demonstrations, at half the rate (RL alone at the full rate
+    # overfitted each scenario's fixed hidden fires: the held-out burned fraction rose from 0.100 to 0.115 in 500
+    # updates while the training return rose).  0.71 x dpv on the harness (seed 0; four 32-channel layers: 0.72 x,
+    # planning 1.7x as long; three 16-channel layers dilated 1, 3, 9: 0.77 x, 0.86 x with more barriers, planning
+    # 0.8x as long; with 448 demonstration steps and 500 pre-training steps, 32 channels: 0.79 / 0.82 x).
     "standard": dict(landscape_side=50, num_landscapes=64, ignitions_per_evaluation=8, scenarios_per_landscape=4,
-                     num_envs=16, total_updates=600, buffer_per_env=1024, batch_size=32, features=(32, 32, 32, 32),
+                     num_envs=16, total_updates=600, buffer_per_env=1024, batch_size=32, features=(16, 16, 16, 16),
                      learning_starts=32, learning_rate=5e-4, finetune_lr_scale=0.5, epsilon_start=0.2,
                      demo_baseline="cut_lines", demo_steps=1344, pretrain_steps=3000, demo_fraction=0.5,
                      dagger=True, eval_every=150, checkpoint_every=150),
