@@ -27,6 +27,10 @@ and a 20-update DQN run with DPV demonstrations (final parameters and per-update
   as constant channels (the same layer and parameters, half the work; float rounding differs, at most ~1e-8 in the
   recorded parameters but for the advantage head's bias, whose gradient is ~0: 8e-5): ``dqn_run`` re-recorded
   (``python tests/test_golden.py dqn_run``).
+* that per-tap context is spread over the grid by nine fused products (``networks.spread_taps``) instead of an
+  ``[H*W, 9] x [9, F]`` product (the same sum in another order; its gradient still the product's): float rounding
+  differs, at most 1.5e-8 in the recorded parameters but for the advantage head's bias (7.7e-6, its gradient ~0) and
+  1 ulp in one reported loss: ``dqn_run`` re-recorded (``python tests/test_golden.py dqn_run``).
 
 A part is re-recorded only in the commit that changes its behaviour on purpose, and that commit says why.
 Tolerance: exact equality.  Everything here is deterministic on one CPU device (integer burned counts, a unique
