@@ -17,7 +17,7 @@ DQN_PRESETS = {
                   demo_baseline="cut_lines", demo_steps=512, pretrain_steps=1200, demo_fraction=0.5, dagger=True,
                   eval_every=300, checkpoint_every=300),
     # CPU, <= 60 min on 2 cores (29 min, other jobs sharing the cores): results/agents/standard (seed 0).  50x50
-    # landscapes (48 train, 16 held out); four 16-channel layers (a plan in ~0.11 s); 16 environments each place
+    # landscapes (48 train, 16 held out); four 16-channel layers (a plan in ~0.12 s); 16 environments each place
     # ~12 cut-lines plans (1,344 demonstration steps, ~190 plans), 3,000 pre-training steps on them, then 600
     # updates with DAgger: every state the agent visits is labelled with the teacher's next cut there and imitated
     # when replayed, half of every batch from the demonstrations, at half the rate (RL alone at the full rate
