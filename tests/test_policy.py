@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from jaxfire import fire, landscape
-from jaxfire.agents.networks import FirstLayer, QNetwork, masked_argmax
+from jaxfire.agents.networks import DilatedConv3x3, FirstLayer, QNetwork, masked_argmax
 from jaxfire.agents.policy import greedy_placement
 from jaxfire.env import observation, untreated_fire
 from jaxfire.env.types import Channel
@@ -57,8 +57,6 @@ def test_first_layer_follows_single_cell_treatments_and_convolves_a_rescaled_cha
 
 def _first_conv(network, params, obs):
     """The network's first convolution of one observation ``[H, W, C]`` (before its ReLU), by Flax."""
-    from jaxfire.agents.networks import DilatedConv3x3
-
     conv = DilatedConv3x3(network.features[0], network.dilations[0], context=True)
     return conv.apply({"params": params["params"]["DilatedConv3x3_0"]}, obs[None])[0]
 
@@ -70,8 +68,7 @@ def test_greedy_placement_equals_re_evaluating_the_whole_network_every_placement
     network, params = network_and_params(norm)
     key, budget = jax.random.key(3), 15
     plan = np.asarray(greedy_placement(params, network, key, land, WEATHER, budget, 16, PLANNING, 480.0))
-    ignitions = fire.sample_ignitions(key, land.burnable, PLANNING)
-    planning = fire.planning_maps(fire.spread_grid(land, WEATHER, 16), ignitions, 480.0)
+    planning = planning_maps(land, key)  # the planner's own fires: drawn with its key
     channels, treated = untreated_fire(land, WEATHER), jnp.zeros(SHAPE, bool)
     for placed in range(budget):
         obs = observation(land, WEATHER, treated, placed, jnp.int32(budget), planning, channels)
