@@ -211,3 +211,57 @@ def test_bad_inputs_raise_clear_errors():
         fire.burn_probability(land, weather, jnp.zeros((4, 3), int), 60.0)
     with pytest.raises(ValueError, match="8, 16 or 32"):
         fire.arrival_times(land, weather, (1, 1), 60.0, neighbours=12)
+
+
+def numpy_jacobi(step, first, burning, cap, moves, sweeps):
+    """``sweeps`` plain Jacobi sweeps (NumPy, one fire) from the solver contract's start: ``burning`` cells at 0, one
+    relaxation of the first steps, times past ``cap`` dropped to inf after every sweep."""
+    H, W = burning.shape
+
+    def relax(times, sources, cost):
+        best = times.copy()
+        for m, c in zip(moves, cost):
+            shifted = np.full((H, W), np.inf, np.float32)
+            shifted[max(m.dr, 0):H + min(m.dr, 0), max(m.dc, 0):W + min(m.dc, 0)] = \
+                sources[max(-m.dr, 0):H - max(m.dr, 0), max(-m.dc, 0):W - max(m.dc, 0)]
+            best = np.minimum(best, shifted + c)
+        return best
+
+    def capped(times):
+        return np.where(times <= cap, times, np.float32(np.inf))
+
+    start = np.where(burning, np.float32(0), np.float32(np.inf))
+    times = capped(relax(start, start, first))
+    for _ in range(sweeps):
+        times = capped(relax(times, times, step))
+    return times
+
+
+@pytest.mark.parametrize("sweeps", [1, 2, 5])
+def test_sweep_bound_on_one_and_several_grids(sweeps):
+    """``max_sweeps`` stops every fire after exactly that many Jacobi sweeps (odd bounds included: the solver sweeps
+    in pairs), on one grid (fires laid out slots-last) and on two (slots-first), with fewer slots than fires."""
+    from jaxfire.fire import jacobi
+    rng = np.random.default_rng(sweeps)
+    lands = [random_landscape(rng, (9, 11)) for _ in range(2)]
+    grids = [fire.spread_grid(land, jaxfire.Weather(25.0, 250.0)) for land in lands]
+    burning = np.zeros((2, 5, 9, 11), bool)
+    for g in range(2):
+        for k in range(5):
+            burning[g, k, rng.integers(9), rng.integers(11)] = True
+    caps = np.array([[480.0, 480.0, 30.0, 480.0, 60.0]] * 2, np.float32)
+    solve = jax.jit(jacobi.solver(grids[0].moves, max_sweeps=sweeps, slots=3))
+    step = jnp.stack([g.step_minutes for g in grids])
+    first = jnp.stack([g.first_step_minutes for g in grids])
+    both = np.asarray(solve(step, first, jnp.asarray(burning), jnp.asarray(caps)))
+    for g in range(2):
+        one = np.asarray(solve(step[g:g + 1], first[g:g + 1], jnp.asarray(burning[g:g + 1]),
+                               jnp.asarray(caps[g:g + 1])))
+        for k in range(5):
+            expected = numpy_jacobi(np.asarray(step[g]), np.asarray(first[g]), burning[g, k], caps[g, k],
+                                    grids[g].moves, sweeps)
+            np.testing.assert_array_equal(one[0, k], expected)
+            np.testing.assert_array_equal(both[g, k], expected)
+    if sweeps == 1:  # one sweep is short of the fixed point here: the bound really binds
+        full = np.asarray(jax.jit(jacobi.solver(grids[0].moves))(step, first, jnp.asarray(burning), jnp.asarray(caps)))
+        assert not np.array_equal(full, both)

@@ -90,6 +90,33 @@ def test_one_slot_pool_across_grids():
     assert jacobi.default_pools(3, "cpu") == (jax.local_device_count() if 3 % jax.local_device_count() == 0 else 1)
 
 
+@pytest.mark.parametrize("grids_per_pool", [1, 2])
+def test_pools_under_vmap_equal_one_pool(monkeypatch, grids_per_pool):
+    """Several pools (a pool per grid as on a GPU, or per host device) run vmapped, writing out and refilling their
+    slots all at once: the same times as one pool for all grids (one grid per pool: fires slots-last; two:
+    slots-first), for cold solves and for bounded warm starts with inactive fires."""
+    cases = [case(seed, 16) for seed in range(5, 9)]
+    grids = jax.tree.map(lambda *x: jnp.stack(x), *[grid for _, grid, _ in cases])
+    ignitions = jnp.stack([ignitions for _, _, ignitions in cases])
+    active = jnp.array([[True, False, True, True, False, True], [False] * 6, [True] * 6, [False] * 5 + [True]])
+    cap = jnp.full((4, 6), 200.0)
+
+    def solve():
+        jax.clear_caches()
+        cold = jax.jit(jax.vmap(lambda g, i: fire.solve_many(g, i, 200.0, solver="jacobi")))(grids, ignitions)
+        start = jnp.where(active[..., None, None], jax.vmap(fire.incremental.ignition_bounds)(grids, ignitions), cold)
+        warm = jax.jit(jacobi.warm_solver(grids.moves, max_sweeps=7, slots=2))(grids.step_minutes, start, cap, active)
+        return cold, warm
+
+    one = solve()
+    monkeypatch.setattr(jacobi, "default_pools", lambda grids, platform=None: max(grids // grids_per_pool, 1))
+    split = solve()
+    monkeypatch.undo()
+    jax.clear_caches()
+    for a, b in zip(one, split):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_fire_that_never_reaches_the_cell_is_untouched():
     land, grid, ignitions = case(2, 16)
     times = FULL(grid, ignitions, 30.0)  # short fires

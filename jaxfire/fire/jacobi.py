@@ -10,8 +10,11 @@ Dijkstra's answer on the same graph.  Times past the cap are dropped to ``inf`` 
 spent refining fire beyond the cap.  A fire needs as many sweeps as its longest shortest path has hops.
 
 Work skips settled fires: the fires of a batch form a queue and ``slots`` of them are in flight at once; every
-iteration sweeps all slots, and a slot whose sweep changed nothing holds a finished fire: its times are written out
-and the slot takes the next fire of the queue, so a batch costs the mean number of sweeps rather than the maximum.
+iteration sweeps all slots twice, and a slot whose second sweep changed nothing holds a finished fire: its times
+are written out and the slot takes the next fire of the queue, so a batch costs the mean number of sweeps rather
+than the maximum.  Fires on one grid are swept with the slots as the minor axis (:func:`relax_slots`, ``[H, W,
+S]``), fires on several grids with the slots as the major axis (:func:`relax`, ``[S, H, W]``); see :func:`_pool`
+for why and for what was measured.
 A ``vmap`` over grids folds into the batch (:func:`fold_vmap`) and, on a CPU, its grids share one pool, each slot
 sweeping with its own fire's grid (:func:`default_pools`; on accelerators each grid keeps a pool of its own).  One
 pool matters where most fires need few sweeps: the incremental re-solves of an environment step (most fires
@@ -79,10 +82,11 @@ def fold_vmap(solver, grid_args: int = 2):
     return folded
 
 
-#: Fires in flight at once in a slot pool (measured on 2 CPU cores: one 50 x 50 grid, 256 fires, 8 / 16 / 32 / 64 /
-#: 128 / all slots gave 4,578 / 5,170 / 6,343 / 5,759 / 5,026 / 3,896 sims/s; an environment step's grids and
-#: incremental re-solves, 64 grids x 32 fires in one pool, 16 / 32 / 64 / 128 / 256 slots: 0.46 / 0.42 / 0.46 /
-#: 0.72 / 0.91 s, of which the grids' Rothermel ~0.3 s).
+#: Fires in flight at once in a slot pool (measured on 2 CPU cores: one 50 x 50 grid, 256 fires, slots-last sweeps
+#: in pairs, 16 / 24 / 32 / 48 / 64 slots gave 8,212 / 7,953 / 8,900 / 8,360 / 7,950 sims/s; before, one sweep per
+#: iteration, slots-first, 8 / 16 / 32 / 64 / 128 / all slots: 4,578 / 5,170 / 6,343 / 5,759 / 5,026 / 3,896; an
+#: environment step's grids and incremental re-solves, 64 grids x 32 fires in one pool, 16 / 32 / 64 / 128 / 256
+#: slots: 0.46 / 0.42 / 0.46 / 0.72 / 0.91 s, of which the grids' Rothermel ~0.3 s).
 SLOTS = 32
 
 
@@ -108,49 +112,110 @@ def _slot_refill(step, queue, cap, active, moves, max_sweeps: int | None, slots:
     G, N, H, W = queue.shape
     Q = default_pools(G)
     active = jnp.ones((G, N), bool) if active is None else active
-    pool = functools.partial(_pool, moves=moves, limit=H * W if max_sweeps is None else max_sweeps,
-                             slots=SLOTS if slots is None else slots)
+    pool = functools.partial(_pool, moves=moves, limit=max_sweeps, slots=SLOTS if slots is None else slots)
     if Q == 1:
         return pool(step, queue, cap, active)
-    out = jax.vmap(pool)(*[x.reshape((Q, G // Q) + x.shape[1:]) for x in (step, queue, cap, active)])
+    out = jax.vmap(functools.partial(pool, batched=True))(
+        *[x.reshape((Q, G // Q) + x.shape[1:]) for x in (step, queue, cap, active)])
     return out.reshape(G, N, H, W)
 
 
-def _pool(step, queue, cap, active, moves, limit: int, slots: int):
+def relax_slots(times, step_minutes, moves):
+    """One Jacobi sweep of fires laid out slots-last: ``times`` ``[H, W, S]``; ``step_minutes`` ``[H, W, M, 1]``
+    (one grid for every slot) or ``[H, W, M, S]``.
+
+    The same arithmetic as :func:`relax` (so the same times bit for bit), with the fires as the minor axis: a
+    neighbour read is a whole contiguous row of fires, and one step time serves every fire of a shared grid.
+    """
+    H, W = times.shape[:2]
+    pad = max(max(abs(m.dr), abs(m.dc)) for m in moves)
+    padded = jnp.pad(times, ((pad, pad), (pad, pad), (0, 0)), constant_values=INF)
+    best = times
+    for k, m in enumerate(moves):
+        best = jnp.minimum(best, padded[pad - m.dr:pad - m.dr + H, pad - m.dc:pad - m.dc + W] + step_minutes[:, :, k])
+    return best
+
+
+def _pool(step, queue, cap, active, moves, limit: int | None, slots: int, batched: bool = False):
     """One slot pool: the ``F = G * N`` fires of its ``G`` grids form one queue (the active ones first), ``S``
-    in flight, each slot sweeping with the step times of its own fire's grid."""
+    in flight, each slot sweeping with the step times of its own fire's grid.
+
+    Layout and rhythm (measured on 2 CPU cores, 50 x 50; ``results/throughput-cpu/jacobi-slots-last``): on one
+    grid the slots are the minor axis of the swept times (``[H, W, S]``, :func:`relax_slots`: 1.5x faster sweeps
+    than ``[S, H, W]``); with several grids they stay the major axis (``[S, H, W]``), each slot reading its grid's
+    step times, because copying a grid into a slots-last slot is a strided copy of all ``M x H x W`` step times
+    (it doubled an environment step's solve).  Each iteration sweeps twice and then tests for fires that changed
+    nothing in their second sweep (the test, write-out and refill cost about a sweep; a fire spends at most one
+    sweep more than it needs); only slots whose fire finished are touched, one by one: their times written out,
+    the next fire's copied in.  ``batched``: the pool runs under ``vmap`` (one of several pools), where the slots
+    are written out and refilled all at once instead.  ``limit``: bound on sweeps per fire (``None``: none beyond
+    convergence).
+    """
     G, N, H, W = queue.shape
     F = G * N
     S = min(F, slots)
+    axis = 2 if G == 1 else 0  # the slot axis of the swept times
+    shared = jnp.transpose(step, (2, 3, 1, 0)) if axis == 2 else None  # the one grid's step times [H, W, M, 1]
     step = jnp.moveaxis(step, 1, 0)  # [M, G, H, W]
-    cap = jnp.concatenate([cap.reshape(F), jnp.full((1,), -1.0, cap.dtype)])[:, None, None]  # fire id F: idle
+    cap = jnp.concatenate([cap.reshape(F), jnp.full((1,), -1.0, cap.dtype)])  # fire id F: idle
     active = active.reshape(F)
     order, count = jnp.argsort(~active, stable=True), active.sum()
 
     def fire_at(position):  # the id of the fire at a queue position; F (idle) past the active ones
         return jnp.where(position < count, order[jnp.minimum(position, F - 1)], F)
 
-    def capped(t, ids):
-        return jnp.where(t <= cap[ids], t, INF)
+    def per_slot(x):  # [S] -> broadcastable against the swept times
+        return x if axis == 2 else x[:, None, None]
 
-    def slot_steps(ids):  # [M, S, H, W] (one grid: [M, 1, H, W], broadcast over the slots)
-        return step if G == 1 else step[:, jnp.minimum(ids, F - 1) // N]
+    def capped(t, ids):  # t: [S, H, W] or [H, W, S] as the swept times, or [H, W] for one fire id
+        return jnp.where(t <= (per_slot(cap[ids]) if t.ndim == 3 else cap[ids]), t, INF)
+
+    def sweep(times, ids):
+        if axis == 2:
+            return capped(relax_slots(times, shared, moves), ids)
+        return capped(relax(times, times, step[:, jnp.minimum(ids, F - 1) // N], moves), ids)
 
     queue = jnp.concatenate([queue.reshape(F, H, W), jnp.full((1, H, W), INF, queue.dtype)])  # id F: an idle slot
     ids = fire_at(jnp.arange(S))
-    state = (ids, capped(queue[ids], ids), jnp.zeros(S, jnp.int32), jnp.int32(S), queue)
+    times = capped(jnp.moveaxis(queue[ids], 0, axis), ids)
+    state = (ids, times, jnp.zeros(S, jnp.int32), jnp.int32(S), queue)  # out: starts as the queue
 
     def body(state):
         ids, times, sweeps, next_position, out = state
-        new = capped(relax(times, times, slot_steps(ids), moves), ids)
-        sweeps = sweeps + 1
-        done = (~jnp.any(new < times, axis=(1, 2)) | (sweeps >= limit)) & (ids < F)
-        out = out.at[jnp.where(done, ids, F)].set(new)
-        rank = jnp.cumsum(done) - 1
-        ids = jnp.where(done, fire_at(next_position + rank), ids)
-        next_position = next_position + done.sum()
-        times = jnp.where(done[:, None, None], capped(queue[ids], ids), new)
-        return ids, times, jnp.where(done, 0, sweeps), next_position, out
+        first = sweep(times, ids)
+        second = sweep(first, ids)
+        if limit is None:
+            new, previous = second, first
+        else:  # the second sweep only where the bound allows it
+            both = sweeps + 2 <= limit
+            new, previous = jnp.where(per_slot(both), second, first), jnp.where(per_slot(both), first, times)
+            sweeps = sweeps + jnp.where(both, 2, 1)
+        cells = tuple(a for a in range(3) if a != axis)
+        done = ~jnp.any(new < previous, axis=cells) & (ids < F)
+        if limit is not None:
+            done = done | ((sweeps >= limit) & (ids < F))
+        finishing = done.sum()
+        if batched:  # whole-slot-axis scatter and gather: a vmapped loop would run to the longest and copy all
+            out = out.at[jnp.where(done, ids, F)].set(jnp.moveaxis(new, axis, 0))
+            ids = jnp.where(done, fire_at(next_position + jnp.cumsum(done) - 1), ids)
+            times = jnp.where(per_slot(done), capped(jnp.moveaxis(queue[ids], 0, axis), ids), new)
+            return ids, times, jnp.where(done, 0, sweeps), next_position + finishing, out
+        finished = jnp.nonzero(done, size=S, fill_value=0)[0]
+
+        def write_out(j, out):  # slot finished[j]'s fire is done
+            s = finished[j]
+            times = jnp.moveaxis(lax.dynamic_slice_in_dim(new, s, 1, axis), axis, 0)
+            return lax.dynamic_update_slice(out, times, (ids[s], 0, 0))
+
+        def refill(j, slots):  # slot finished[j] takes the next fire of the queue
+            ids, times = slots
+            s, fire = finished[j], fire_at(next_position + j)
+            times = lax.dynamic_update_slice_in_dim(times, jnp.expand_dims(capped(queue[fire], fire), axis), s, axis)
+            return ids.at[s].set(fire), times
+
+        out = lax.fori_loop(0, finishing, write_out, out)
+        ids, times = lax.fori_loop(0, finishing, refill, (ids, new))
+        return ids, times, jnp.where(done, 0, sweeps), next_position + finishing, out
 
     return lax.while_loop(lambda state: jnp.any(state[0] < F), body, state)[-1][:F].reshape(G, N, H, W)
 
