@@ -190,10 +190,10 @@ def test_nan_cap_and_step_times_match_jacobi():
 
 def test_auto_rule_and_bad_names():
     assert fire.SOLVERS == ("auto", "sweep", "jacobi")
-    assert (spread.SWEEP_FROM_CELLS, spread.SWEEP_FROM_FIRE_CELLS) == (80 * 80, 1 << 16)
+    assert (spread.SWEEP_FROM_CELLS, spread.SWEEP_FROM_FIRE_CELLS) == (128 * 128, 1 << 16)
     auto = functools.partial(fire.choose_solver, "auto", platform="cpu")
-    assert auto((79, 81), 10 ** 6) == "jacobi" and auto((80, 80), 10) == "jacobi" and auto((80, 80), 11) == "sweep"
-    assert auto((64, 64), 10 ** 6) == "jacobi" and auto((128, 128), 3) == "jacobi" and auto((128, 128), 4) == "sweep"
+    assert auto((127, 129), 10 ** 6) == "jacobi" and auto((128, 128), 3) == "jacobi" and auto((128, 128), 4) == "sweep"
+    assert auto((64, 64), 10 ** 6) == "jacobi" and auto((96, 96), 10 ** 6) == "jacobi"
     assert auto((256, 256), 1) == "sweep" and auto((16, 4096), 1) == "sweep"
     assert fire.choose_solver("auto", (512, 512), 1024, platform="gpu") == "jacobi"  # sweeps lose on GPUs
     assert fire.choose_solver("auto", (64, 64), 64) == fire.choose_solver("auto", (64, 64), 64, jax.default_backend())
@@ -219,7 +219,7 @@ def test_public_api_threads_the_solver():
     """``solver=`` reaches the solver from every public entry point, and ``"auto"`` follows :func:`choose_solver` on
     the batch as it runs, ``vmap`` folded in (traced, not compiled: only the sweeps use an optimisation barrier)."""
     weather = jaxfire.Weather(15.0, 90.0)
-    for shape, batch_sweeps in (((20, 26), False), ((80, 80), True)):      # 64 fires of 80x80 sweep
+    for shape, batch_sweeps in (((20, 26), False), ((128, 128), True)):    # 64 fires of 128x128 sweep
         land = landscape.synthetic(jax.random.key(7), shape)
         grid = fire.spread_grid(land, weather)
         cells = jnp.asarray(np.argwhere(np.asarray(land.burnable))[::3][:64])
@@ -242,7 +242,7 @@ def test_public_api_threads_the_solver():
             for name, entry in entries.items():
                 traced = str(jax.make_jaxpr(lambda: entry(kind))())
                 assert ("optimization_barrier" in traced) == sweeps, (shape, kind, name)
-    land = landscape.synthetic(jax.random.key(7), (80, 80))
+    land = landscape.synthetic(jax.random.key(7), (128, 128))
     default = jax.make_jaxpr(lambda c: fire.solve_many(fire.spread_grid(land, weather), c, 240.0))(cells)
     assert "optimization_barrier" in str(default), "solve_many's default is 'auto'"
 

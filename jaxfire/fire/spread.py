@@ -36,7 +36,7 @@ SOLVERS = ("auto", "sweep", "jacobi")
 
 #: The ``"auto"`` rule's thresholds (:func:`choose_solver`): grid cells, and fires x cells per batch, from which the
 #: ordered sweeps are faster (measured, :mod:`jaxfire.fire.sweep`).
-SWEEP_FROM_CELLS, SWEEP_FROM_FIRE_CELLS = 80 * 80, 1 << 16
+SWEEP_FROM_CELLS, SWEEP_FROM_FIRE_CELLS = 128 * 128, 1 << 16
 
 
 def choose_solver(solver: str, shape: tuple[int, int], fires: int, platform: str | None = None) -> str:
@@ -48,14 +48,15 @@ def choose_solver(solver: str, shape: tuple[int, int], fires: int, platform: str
     rate at 50 x 50 and 0.03x at 128 x 128 and 256 x 256; a GPU relaxes a whole grid of fires in one kernel per
     sweep, while the sweeps' line loops launch kernels per line; ``results/throughput-gpu/solvers``).  On a CPU:
     ordered sweeps (:mod:`jaxfire.fire.sweep`) on grids of at least :data:`SWEEP_FROM_CELLS`
-    (80 x 80) cells for batches of at least :data:`SWEEP_FROM_FIRE_CELLS` (65,536) fires x cells (11 fires of
-    80 x 80, 4 of 128 x 128, any batch from 256 x 256 up), Jacobi otherwise.  The sweeps' cost follows the fire,
-    not the grid, so they pull ahead with the grid (measured on 2 idle cores, 256 fires, sweep / Jacobi: 0.68 at
-    32 x 32, 0.55 at 50 x 50, 0.83 at 64 x 64, 1.25 at 96 x 96, 1.76 at 128 x 128, 4.4 at 256 x 256; the
-    crossover is near 80 x 80), but each of their line loops costs a few kernel launches per line whatever the
-    batch, so a few fires alone leave them overhead-bound (measured on the loaded 2-core machine: 0.6 for 1 fire
-    at 64 x 64 and at 128 x 128, 1.3 for 4 and 2.2 for 16 at 128 x 128, 1.4 for 1 at 256 x 256), and on small
-    grids a fire needs few Jacobi hops.  Both give the same times bit for bit, so the rule only moves cost.  It is
+    (128 x 128) cells for batches of at least :data:`SWEEP_FROM_FIRE_CELLS` (65,536) fires x cells (4 fires of
+    128 x 128, any batch from 256 x 256 up), Jacobi otherwise.  The sweeps' cost follows the fire, not the grid,
+    so they pull ahead with the grid (measured on 2 idle cores, 256 fires, sweep / Jacobi with the Jacobi pool
+    sweeping fires-minor in pairs, up to three runs: 0.67-0.70 at 64 x 64, 0.92-1.02 at 96 x 96, 0.87 at
+    112 x 112, 0.95-1.23 at 128 x 128; ``results/throughput-cpu/jacobi-slots-last``; before that change the
+    crossover was near 80 x 80, and 4.4 at 256 x 256), but each of their line loops costs a few kernel launches per
+    line whatever the batch, so a few fires alone leave them overhead-bound (measured on the loaded 2-core machine:
+    0.6 for 1 fire at 64 x 64 and at 128 x 128, 1.3 for 4 and 2.2 for 16 at 128 x 128, 1.4 for 1 at 256 x 256),
+    and on small grids a fire needs few Jacobi hops.  Both give the same times bit for bit, so the rule only moves cost.  It is
     applied to the batch as it finally runs (after ``vmap`` folding, :func:`jaxfire.fire.jacobi.fold_vmap`), so a
     ``vmap`` of single fires counts all of them.  Raises ``ValueError`` for any other name.
     """
