@@ -112,11 +112,11 @@ def _slot_refill(step, queue, cap, active, moves, max_sweeps: int | None, slots:
     G, N, H, W = queue.shape
     Q = default_pools(G)
     active = jnp.ones((G, N), bool) if active is None else active
-    pool = functools.partial(_pool, moves=moves, limit=max_sweeps, slots=SLOTS if slots is None else slots)
+    pool = functools.partial(_pool, moves=moves, limit=max_sweeps, slots=SLOTS if slots is None else slots,
+                             refill_all=Q > 1 or jax.default_backend() != "cpu")
     if Q == 1:
         return pool(step, queue, cap, active)
-    out = jax.vmap(functools.partial(pool, batched=True))(
-        *[x.reshape((Q, G // Q) + x.shape[1:]) for x in (step, queue, cap, active)])
+    out = jax.vmap(pool)(*[x.reshape((Q, G // Q) + x.shape[1:]) for x in (step, queue, cap, active)])
     return out.reshape(G, N, H, W)
 
 
@@ -136,7 +136,7 @@ def relax_slots(times, step_minutes, moves):
     return best
 
 
-def _pool(step, queue, cap, active, moves, limit: int | None, slots: int, batched: bool = False):
+def _pool(step, queue, cap, active, moves, limit: int | None, slots: int, refill_all: bool):
     """One slot pool: the ``F = G * N`` fires of its ``G`` grids form one queue (the active ones first), ``S``
     in flight, each slot sweeping with the step times of its own fire's grid.
 
@@ -147,9 +147,10 @@ def _pool(step, queue, cap, active, moves, limit: int | None, slots: int, batche
     (it doubled an environment step's solve).  Each iteration sweeps twice and then tests for fires that changed
     nothing in their second sweep (the test, write-out and refill cost about a sweep; a fire spends at most one
     sweep more than it needs); only slots whose fire finished are touched, one by one: their times written out,
-    the next fire's copied in.  ``batched``: the pool runs under ``vmap`` (one of several pools), where the slots
-    are written out and refilled all at once instead.  ``limit``: bound on sweeps per fire (``None``: none beyond
-    convergence).
+    the next fire's copied in.  ``refill_all``: instead, write out and refill every slot at once (one scatter, one
+    gather), as vmapped pools must (a vmapped loop over the finished slots runs to the longest pool's count and
+    copies every buffer) and accelerators should (the loop launches kernels per slot; not measured on a GPU since
+    this change).  ``limit``: bound on sweeps per fire (``None``: none beyond convergence).
     """
     G, N, H, W = queue.shape
     F = G * N
@@ -185,7 +186,7 @@ def _pool(step, queue, cap, active, moves, limit: int | None, slots: int, batche
         first = sweep(times, ids)
         second = sweep(first, ids)
         if limit is None:
-            new, previous = second, first
+            new, previous, sweeps = second, first, sweeps + 2
         else:  # the second sweep only where the bound allows it
             both = sweeps + 2 <= limit
             new, previous = jnp.where(per_slot(both), second, first), jnp.where(per_slot(both), first, times)
@@ -195,7 +196,7 @@ def _pool(step, queue, cap, active, moves, limit: int | None, slots: int, batche
         if limit is not None:
             done = done | ((sweeps >= limit) & (ids < F))
         finishing = done.sum()
-        if batched:  # whole-slot-axis scatter and gather: a vmapped loop would run to the longest and copy all
+        if refill_all:
             out = out.at[jnp.where(done, ids, F)].set(jnp.moveaxis(new, axis, 0))
             ids = jnp.where(done, fire_at(next_position + jnp.cumsum(done) - 1), ids)
             times = jnp.where(per_slot(done), capped(jnp.moveaxis(queue[ids], 0, axis), ids), new)
