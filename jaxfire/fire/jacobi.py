@@ -234,8 +234,8 @@ def solver(moves: tuple, max_sweeps: int | None = None, slots: int | None = None
 
     Args:
       moves: the stencil (:func:`jaxfire.stencil.moves`), static.
-      max_sweeps: bound on sweeps per fire (default ``H * W``, the longest possible path: the loop stops at the
-        exact fixed point long before).
+      max_sweeps: bound on sweeps per fire (default none: each fire stops at the exact fixed point; times only
+        fall, so it gets there).
       slots: fires in flight at once in each slot pool (``None``: :data:`SLOTS`; pools: :func:`default_pools`).
     """
     return fold_vmap(functools.partial(_cold, moves=moves, max_sweeps=max_sweeps, slots=slots))
