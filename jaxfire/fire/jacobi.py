@@ -113,7 +113,7 @@ def _slot_refill(step, queue, cap, active, moves, max_sweeps: int | None, slots:
     Q = default_pools(G)
     active = jnp.ones((G, N), bool) if active is None else active
     pool = functools.partial(_pool, moves=moves, limit=max_sweeps, slots=SLOTS if slots is None else slots,
-                             refill_all=Q > 1 or jax.default_backend() != "cpu")
+                             refill_all=Q > 1 or jax.default_backend() != "cpu")  # see _retire
     if Q == 1:
         return pool(step, queue, cap, active)
     out = jax.vmap(pool)(*[x.reshape((Q, G // Q) + x.shape[1:]) for x in (step, queue, cap, active)])
@@ -146,11 +146,8 @@ def _pool(step, queue, cap, active, moves, limit: int | None, slots: int, refill
     step times, because copying a grid into a slots-last slot is a strided copy of all ``M x H x W`` step times
     (it doubled an environment step's solve).  Each iteration sweeps twice and then tests for fires that changed
     nothing in their second sweep (the test, write-out and refill cost about a sweep; a fire spends at most one
-    sweep more than it needs); only slots whose fire finished are touched, one by one: their times written out,
-    the next fire's copied in.  ``refill_all``: instead, write out and refill every slot at once (one scatter, one
-    gather), as vmapped pools must (a vmapped loop over the finished slots runs to the longest pool's count and
-    copies every buffer) and accelerators should (the loop launches kernels per slot; not measured on a GPU since
-    this change).  ``limit``: bound on sweeps per fire (``None``: none beyond convergence).
+    sweep more than it needs); then :func:`_retire`.  ``limit``: bound on sweeps per fire (``None``: none beyond
+    convergence).
     """
     G, N, H, W = queue.shape
     F = G * N
@@ -159,6 +156,7 @@ def _pool(step, queue, cap, active, moves, limit: int | None, slots: int, refill
     shared = jnp.transpose(step, (2, 3, 1, 0)) if axis == 2 else None  # the one grid's step times [H, W, M, 1]
     step = jnp.moveaxis(step, 1, 0)  # [M, G, H, W]
     cap = jnp.concatenate([cap.reshape(F), jnp.full((1,), -1.0, cap.dtype)])  # fire id F: idle
+    queue = jnp.concatenate([queue.reshape(F, H, W), jnp.full((1, H, W), INF, queue.dtype)])  # id F: an idle slot
     active = active.reshape(F)
     order, count = jnp.argsort(~active, stable=True), active.sum()
 
@@ -168,18 +166,15 @@ def _pool(step, queue, cap, active, moves, limit: int | None, slots: int, refill
     def per_slot(x):  # [S] -> broadcastable against the swept times
         return x if axis == 2 else x[:, None, None]
 
-    def capped(t, ids):  # t: [S, H, W] or [H, W, S] as the swept times, or [H, W] for one fire id
-        return jnp.where(t <= (per_slot(cap[ids]) if t.ndim == 3 else cap[ids]), t, INF)
+    def entry(fire):  # a fire's capped queue entry [H, W]
+        return jnp.where(queue[fire] <= cap[fire], queue[fire], INF)
 
     def sweep(times, ids):
         if axis == 2:
-            return capped(relax_slots(times, shared, moves), ids)
-        return capped(relax(times, times, step[:, jnp.minimum(ids, F - 1) // N], moves), ids)
-
-    queue = jnp.concatenate([queue.reshape(F, H, W), jnp.full((1, H, W), INF, queue.dtype)])  # id F: an idle slot
-    ids = fire_at(jnp.arange(S))
-    times = capped(jnp.moveaxis(queue[ids], 0, axis), ids)
-    state = (ids, times, jnp.zeros(S, jnp.int32), jnp.int32(S), queue)  # out: starts as the queue
+            new = relax_slots(times, shared, moves)
+        else:
+            new = relax(times, times, step[:, jnp.minimum(ids, F - 1) // N], moves)
+        return jnp.where(new <= per_slot(cap[ids]), new, INF)
 
     def body(state):
         ids, times, sweeps, next_position, out = state
@@ -191,34 +186,51 @@ def _pool(step, queue, cap, active, moves, limit: int | None, slots: int, refill
             both = sweeps + 2 <= limit
             new, previous = jnp.where(per_slot(both), second, first), jnp.where(per_slot(both), first, times)
             sweeps = sweeps + jnp.where(both, 2, 1)
-        cells = tuple(a for a in range(3) if a != axis)
-        done = ~jnp.any(new < previous, axis=cells) & (ids < F)
+        done = ~jnp.any(new < previous, axis=tuple(a for a in range(3) if a != axis))
         if limit is not None:
-            done = done | ((sweeps >= limit) & (ids < F))
-        finishing = done.sum()
-        if refill_all:
-            out = out.at[jnp.where(done, ids, F)].set(jnp.moveaxis(new, axis, 0))
-            ids = jnp.where(done, fire_at(next_position + jnp.cumsum(done) - 1), ids)
-            times = jnp.where(per_slot(done), capped(jnp.moveaxis(queue[ids], 0, axis), ids), new)
-            return ids, times, jnp.where(done, 0, sweeps), next_position + finishing, out
-        finished = jnp.nonzero(done, size=S, fill_value=0)[0]
+            done = done | (sweeps >= limit)
+        done = done & (ids < F)
+        ids, times, out = _retire(done, ids, new, out, next_position, fire_at, entry, axis, refill_all)
+        return ids, times, jnp.where(done, 0, sweeps), next_position + done.sum(), out
 
-        def write_out(j, out):  # slot finished[j]'s fire is done
-            s = finished[j]
-            times = jnp.moveaxis(lax.dynamic_slice_in_dim(new, s, 1, axis), axis, 0)
-            return lax.dynamic_update_slice(out, times, (ids[s], 0, 0))
-
-        def refill(j, slots):  # slot finished[j] takes the next fire of the queue
-            ids, times = slots
-            s, fire = finished[j], fire_at(next_position + j)
-            times = lax.dynamic_update_slice_in_dim(times, jnp.expand_dims(capped(queue[fire], fire), axis), s, axis)
-            return ids.at[s].set(fire), times
-
-        out = lax.fori_loop(0, finishing, write_out, out)
-        ids, times = lax.fori_loop(0, finishing, refill, (ids, new))
-        return ids, times, jnp.where(done, 0, sweeps), next_position + finishing, out
-
+    ids = fire_at(jnp.arange(S))
+    state = (ids, jnp.moveaxis(jax.vmap(entry)(ids), 0, axis), jnp.zeros(S, jnp.int32), jnp.int32(S),
+             queue)  # out: starts as the queue
     return lax.while_loop(lambda state: jnp.any(state[0] < F), body, state)[-1][:F].reshape(G, N, H, W)
+
+
+def _retire(done, ids, times, out, next_position, fire_at, entry, axis: int, all_at_once: bool):
+    """The slots marked ``done`` (``bool[S]``) write their fires' ``times`` (slot axis ``axis``) into ``out``
+    ``[F + 1, H, W]`` (row ``F``: discarded) and take the next fires of the queue from ``next_position``
+    (``fire_at``: position -> fire id; ``entry``: fire id -> its start ``[H, W]``).  Returns ``(ids, times, out)``.
+
+    One by one (the default): only the finished slots are touched, in a loop over them (a scatter and a gather of
+    every slot cost ~75 us per iteration at 50 x 50).  ``all_at_once``: one scatter and one gather, as vmapped
+    pools must (a vmapped loop over the finished slots runs to the longest pool's count and copies every buffer)
+    and accelerators should (the loop launches kernels per slot; not measured on a GPU since this change).
+    """
+    F = out.shape[0] - 1
+    if all_at_once:
+        out = out.at[jnp.where(done, ids, F)].set(jnp.moveaxis(times, axis, 0))
+        ids = jnp.where(done, fire_at(next_position + jnp.cumsum(done) - 1), ids)
+        done = done if axis == 2 else done[:, None, None]
+        return ids, jnp.where(done, jnp.moveaxis(jax.vmap(entry)(ids), 0, axis), times), out
+    finished, finishing = jnp.nonzero(done, size=done.shape[0], fill_value=0)[0], done.sum()
+
+    def write_out(j, out):
+        s = finished[j]
+        return lax.dynamic_update_slice(out, jnp.moveaxis(lax.dynamic_slice_in_dim(times, s, 1, axis), axis, 0),
+                                        (ids[s], 0, 0))
+
+    def refill(j, slots):
+        ids, times = slots
+        s, fire = finished[j], fire_at(next_position + j)
+        return ids.at[s].set(fire), lax.dynamic_update_slice_in_dim(times, jnp.expand_dims(entry(fire), axis), s,
+                                                                     axis)
+
+    out = lax.fori_loop(0, finishing, write_out, out)
+    ids, times = lax.fori_loop(0, finishing, refill, (ids, times))
+    return ids, times, out
 
 
 def _cold(step, first, burning, cap, moves, max_sweeps, slots):
